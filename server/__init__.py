@@ -1,0 +1,35 @@
+"""城管通 server: the Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+from . import db
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults → environment → ``instance/settings.json`` → ``test_config``."""
+    app = Flask(__name__, instance_path=str(config_module.ROOT / "instance"))
+    app.config.from_mapping(config_module.load(app.instance_path, test_config))
+    app.config.setdefault("SECRET_KEY", app.config.get("SECRET_KEY", "dev-only-secret"))
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=logging.INFO)
+
+    from .clock import init_app as init_clock
+
+    init_clock(app)
+    db.init_app(app)
+
+    from .api import init_app as init_api
+
+    init_api(app)
+
+    from .cli import register as register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,79 @@
+"""Layered configuration: defaults here → environment (``CGT_*``, ``DATABASE_URL``) →
+``instance/settings.json`` → the test overrides passed to ``create_app``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Defaults:
+    DATABASE_URL = f"sqlite:///{ROOT / 'instance' / 'cgt.sqlite3'}"
+    SQL_ECHO = False
+    PHOTO_DIR = str(ROOT / "instance" / "photos")
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # bytes of one request body
+    PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    PHOTO_MAX_PIXELS = 40_000_000
+    THUMB_SIZE = 320
+    TIMEZONE = "Asia/Shanghai"
+    # Working calendar used for deadlines counted in working hours (工作时).
+    WORK_CALENDAR: dict[str, Any] = {
+        "weekdays": [0, 1, 2, 3, 4],
+        "hours": [["08:30", "12:00"], ["14:00", "18:00"]],
+        "holidays": [],  # ISO dates that are days off although weekdays
+        "workdays": [],  # ISO dates that are working days although weekend (调休)
+    }
+    DUPLICATE_RADIUS_M = 50.0
+    RATING_WINDOW_DAYS = 15
+    REOPEN_WINDOW_DAYS = 7
+    WARN_SHARE = 0.8  # yellow light from this share of a step's time
+    ACCESS_TOKEN_SECONDS = 2 * 3600
+    REFRESH_TOKEN_DAYS = 60
+    OTP_TTL_SECONDS = 300
+    OTP_MAX_ATTEMPTS = 5
+    OTP_RESEND_SECONDS = 60
+    OTP_PROVIDER = "log"  # "log" writes the code to the server log (development)
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    OPEN311_JURISDICTION = "pingdingshan.example.cn"
+    PAGE_DEFAULT = 50
+    PAGE_MAX = 200
+    API_TITLE = "城管通 Chengguantong API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/swagger-ui/"
+    OPENAPI_SWAGGER_UI_VERSION = "bundled"
+
+
+_ENV_KEYS = {
+    "DATABASE_URL": str,
+    "CGT_PHOTO_DIR": str,
+    "CGT_SECRET_KEY": str,
+    "CGT_OTP_PROVIDER": str,
+    "CGT_DUPLICATE_RADIUS_M": float,
+    "CGT_REOPEN_WINDOW_DAYS": int,
+    "CGT_RATING_WINDOW_DAYS": int,
+    "CGT_ARGON2_TIME_COST": int,
+    "CGT_ARGON2_MEMORY_COST": int,
+}
+
+
+def load(instance_path: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    cfg: dict[str, Any] = {k: getattr(Defaults, k) for k in dir(Defaults) if k.isupper()}
+    for key, cast in _ENV_KEYS.items():
+        if key in os.environ:
+            name = key.removeprefix("CGT_")
+            cfg[name] = cast(os.environ[key])
+    settings = Path(instance_path) / "settings.json"
+    if settings.exists():
+        cfg.update(json.loads(settings.read_text(encoding="utf-8")))
+    if overrides:
+        cfg.update(overrides)
+    return cfg

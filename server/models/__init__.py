@@ -1,0 +1,25 @@
+"""SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
+
+from ..db import Base
+from .cases import Case, CaseEvent, CasePhoto, CaseReporter, Supervision
+from .city import Area, Category, Department, GridCell, RoutingRule
+from .people import DeviceToken, OtpCode, User
+from .photos import Photo
+
+__all__ = [
+    "Area",
+    "Base",
+    "Case",
+    "CaseEvent",
+    "CasePhoto",
+    "CaseReporter",
+    "Category",
+    "Department",
+    "DeviceToken",
+    "GridCell",
+    "OtpCode",
+    "Photo",
+    "RoutingRule",
+    "Supervision",
+    "User",
+]

@@ -1,0 +1,123 @@
+"""The case (数字城管案件), its reporters, photos, audit trail and supervision notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, UTCDateTime
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # client-generated UUID
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    coord_system: Mapped[str] = mapped_column(String(8), default="wgs84")
+    address: Mapped[str] = mapped_column(String(255), default="")
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    district_code: Mapped[str | None] = mapped_column(String(15))
+    description: Mapped[str] = mapped_column(Text, default="")
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    step: Mapped[str | None] = mapped_column(String(16))
+    step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    step_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    step_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified: Mapped[bool | None] = mapped_column(Boolean)
+    reject_reason: Mapped[str | None] = mapped_column(String(500))
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(String(500))
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    supervision_count: Mapped[int] = mapped_column(Integer, default=0)
+    open_supervisions: Mapped[int] = mapped_column(Integer, default=0)
+
+    __mapper_args__ = {"version_id_col": version}
+    # Queue views read these in deadline order; each index serves one filter + keyset order.
+    __table_args__ = (
+        Index("ix_cases_state_deadline", "state", "step_deadline", "id"),
+        Index("ix_cases_dept_state_deadline", "department_id", "state", "step_deadline", "id"),
+        Index("ix_cases_grid_state_deadline", "grid_code", "state", "step_deadline", "id"),
+        Index("ix_cases_cat_state_deadline", "category_code", "state", "step_deadline", "id"),
+        Index("ix_cases_open_deadline", "step_deadline", "id"),
+        Index("ix_cases_lat_lon", "lat", "lon"),
+        Index("ix_cases_created", "created_at", "id"),
+    )
+
+
+class CaseReporter(Base):
+    """Everyone who reported this problem; merged reports add their reporters here."""
+
+    __tablename__ = "case_reporters"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    via_case_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class CasePhoto(Base):
+    __tablename__ = "case_photos"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    photo_sha256: Mapped[str] = mapped_column(ForeignKey("photos.sha256"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseEvent(Base):
+    """One step in a case's audit trail: who did what, when, with which evidence."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The step this action completed, its deadline and whether it was met (for indicators).
+    step: Mapped[str | None] = mapped_column(String(16))
+    step_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (Index("ix_case_events_action_at", "action", "at"),)
+
+
+class Supervision(Base):
+    """A 督办 note on an overdue case, which the responsible department must answer."""
+
+    __tablename__ = "supervisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

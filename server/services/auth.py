@@ -1,0 +1,216 @@
+"""Sign-in: one-time codes for phones, argon2 passwords for staff, per-device tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared_models.enums import PHONE_ROLES, Role
+from shared_models.errors import Forbidden, InvalidInput, NotAuthenticated, TooMany
+
+from ..models import DeviceToken, OtpCode, User
+
+log = logging.getLogger("cgt.sms")
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SmsProvider(Protocol):
+    def send_code(self, phone: str, code: str) -> None: ...
+
+
+class LogSmsProvider:
+    """Development provider: writes the code to the log instead of sending an SMS."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send_code(self, phone: str, code: str) -> None:
+        self.sent.append((phone, code))
+        log.info("SMS to %s: 城管通验证码 %s", phone, code)
+
+
+@dataclass
+class AuthSettings:
+    access_seconds: int
+    refresh_days: int
+    otp_ttl: int
+    otp_max_attempts: int
+    otp_resend: int
+
+
+def hasher(config: dict[str, Any]) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"]
+    )
+
+
+def check_phone(phone: str) -> str:
+    phone = phone.strip().removeprefix("+86")
+    if not PHONE_RE.match(phone):
+        raise InvalidInput(errors={"phone": ["Not a mainland mobile number. 手机号格式不正确。"]})
+    return phone
+
+
+def request_otp(
+    s: Session, phone: str, sms: SmsProvider, cfg: AuthSettings, now: datetime
+) -> None:
+    phone = check_phone(phone)
+    last = s.scalar(
+        select(OtpCode).where(OtpCode.phone == phone).order_by(OtpCode.created_at.desc()).limit(1)
+    )
+    if last is not None:
+        wait = cfg.otp_resend - (now - last.created_at).total_seconds()
+        if wait > 0:
+            raise TooMany("otp_too_soon", seconds=int(wait) + 1)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    s.execute(
+        update(OtpCode)
+        .where(OtpCode.phone == phone, OtpCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+    )
+    s.add(
+        OtpCode(
+            phone=phone,
+            code_hash=digest(f"{phone}:{code}"),
+            created_at=now,
+            expires_at=now + timedelta(seconds=cfg.otp_ttl),
+            attempts=0,
+        )
+    )
+    s.flush()
+    sms.send_code(phone, code)
+
+
+def verify_otp(s: Session, phone: str, code: str, cfg: AuthSettings, now: datetime) -> User:
+    """Check the code; a wrong code counts an attempt (committed by the caller even on error)."""
+    phone = check_phone(phone)
+    otp = s.scalar(
+        select(OtpCode)
+        .where(OtpCode.phone == phone, OtpCode.consumed_at.is_(None))
+        .order_by(OtpCode.created_at.desc())
+        .limit(1)
+    )
+    if otp is None or otp.expires_at <= now:
+        raise NotAuthenticated("otp_invalid")
+    if otp.attempts >= cfg.otp_max_attempts:
+        raise TooMany("otp_too_many_attempts")
+    if not hmac.compare_digest(otp.code_hash, digest(f"{phone}:{code.strip()}")):
+        otp.attempts += 1
+        if otp.attempts >= cfg.otp_max_attempts:
+            otp.consumed_at = now
+        raise NotAuthenticated("otp_invalid")
+    otp.consumed_at = now
+    user = s.scalar(select(User).where(User.phone == phone))
+    if user is None:
+        user = User(
+            role=Role.CITIZEN.value,
+            phone=phone,
+            display_name=f"市民{phone[-4:]}",
+            active=True,
+            created_at=now,
+        )
+        s.add(user)
+        s.flush()
+    elif Role(user.role) not in PHONE_ROLES:
+        raise Forbidden()
+    if not user.active:
+        raise Forbidden("account_disabled")
+    return user
+
+
+def password_login(s: Session, username: str, password: str, ph: PasswordHasher) -> User:
+    user = s.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.password_hash:
+        ph.hash("timing-equaliser")  # same cost whether or not the user exists
+        raise NotAuthenticated("bad_credentials")
+    try:
+        ph.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise NotAuthenticated("bad_credentials") from None
+    if not user.active:
+        raise Forbidden("account_disabled")
+    if ph.check_needs_rehash(user.password_hash):
+        user.password_hash = ph.hash(password)
+    return user
+
+
+def issue_tokens(
+    s: Session, user: User, device_id: str, device_name: str, cfg: AuthSettings, now: datetime
+) -> dict[str, Any]:
+    """One token pair per device: signing in again on a device replaces its old pair."""
+    s.execute(
+        update(DeviceToken)
+        .where(
+            DeviceToken.user_id == user.id,
+            DeviceToken.device_id == device_id,
+            DeviceToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    access, refresh = "cgta_" + secrets.token_urlsafe(32), "cgtr_" + secrets.token_urlsafe(32)
+    tok = DeviceToken(
+        user_id=user.id,
+        device_id=device_id,
+        device_name=device_name,
+        access_hash=digest(access),
+        access_expires_at=now + timedelta(seconds=cfg.access_seconds),
+        refresh_hash=digest(refresh),
+        refresh_expires_at=now + timedelta(days=cfg.refresh_days),
+        created_at=now,
+    )
+    s.add(tok)
+    s.flush()
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": cfg.access_seconds,
+        "device_token_id": tok.id,
+        "user": user,
+    }
+
+
+def refresh_tokens(s: Session, refresh: str, cfg: AuthSettings, now: datetime) -> dict[str, Any]:
+    tok = s.scalar(select(DeviceToken).where(DeviceToken.refresh_hash == digest(refresh)))
+    if tok is None or tok.revoked_at is not None or tok.refresh_expires_at <= now:
+        raise NotAuthenticated("token_expired")
+    user = s.get(User, tok.user_id)
+    if user is None or not user.active:
+        raise Forbidden("account_disabled")
+    return issue_tokens(s, user, tok.device_id, tok.device_name, cfg, now)
+
+
+def authenticate(s: Session, access: str, now: datetime) -> tuple[User, DeviceToken]:
+    tok = s.scalar(select(DeviceToken).where(DeviceToken.access_hash == digest(access)))
+    if tok is None or tok.revoked_at is not None:
+        raise NotAuthenticated()
+    if tok.access_expires_at <= now:
+        raise NotAuthenticated("token_expired")
+    user = s.get(User, tok.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("account_disabled")
+    return user, tok
+
+
+def revoke(s: Session, user_id: int, token_id: int, now: datetime) -> bool:
+    tok = s.get(DeviceToken, token_id)
+    if tok is None or tok.user_id != user_id:
+        return False
+    if tok.revoked_at is None:
+        tok.revoked_at = now
+    return True
