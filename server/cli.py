@@ -1,8 +1,10 @@
-"""``flask --app server cgt …`` commands."""
+"""``flask --app server cgt …`` commands; each module in ``server/commands`` adds its own."""
 
 from __future__ import annotations
 
-import click
+import importlib
+import pkgutil
+
 from flask import Flask
 from flask.cli import AppGroup
 
@@ -10,14 +12,8 @@ cgt = AppGroup("cgt", help="城管通 administration commands.")
 
 
 def register(app: Flask) -> None:
+    from . import commands
+
+    for mod in pkgutil.iter_modules(commands.__path__):
+        importlib.import_module(f"{commands.__name__}.{mod.name}")
     app.cli.add_command(cgt)
-
-
-@cgt.command("create-schema")
-def create_schema() -> None:
-    """Create tables straight from the models (tests and throwaway databases only)."""
-    from .db import database
-    from .models import Base
-
-    Base.metadata.create_all(database().engine)
-    click.echo("schema created")
