@@ -1,0 +1,97 @@
+"""Production shape: several gunicorn workers serve the API from one migrated PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from .pg import scratch_database
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+BUDGET_S = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_until_serving(base: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"gunicorn exited early with {proc.returncode}")
+        try:
+            requests.get(f"{base}/api/openapi.json", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("gunicorn did not start listening in time")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """A migrated scratch database behind three gunicorn workers; yields the base URL."""
+    started = time.monotonic()
+    with scratch_database("cgt_gunicorn") as url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "CGT_PHOTO_DIR": str(tmp_path / "photos"),
+            "CGT_SECRET_KEY": "gunicorn-test",
+        }
+        subprocess.run(
+            [str(BIN / "flask"), "--app", "server", "cgt", "db-upgrade"],
+            cwd=ROOT, env=env, check=True, capture_output=True, timeout=BUDGET_S,
+        )  # fmt: skip
+        port = _free_port()
+        log = (tmp_path / "gunicorn.log").open("wb")
+        proc = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"), "-w", "3", "-b", f"127.0.0.1:{port}",
+                "--graceful-timeout", "5", "--timeout", "30", "server.wsgi:app",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_serving(base, proc, started + BUDGET_S / 2)
+            yield base
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                log.close()
+            output = (tmp_path / "gunicorn.log").read_text(errors="replace")
+            assert code == 0, output
+            assert "Traceback" not in output, output
+    assert time.monotonic() - started < BUDGET_S
+
+
+def test_workers_serve_docs_and_structured_errors(served: str) -> None:
+    with requests.Session() as http:
+        for _ in range(30):
+            docs = http.get(f"{served}/api/openapi.json", timeout=5)
+            assert docs.status_code == 200
+            assert docs.json()["info"]["title"].startswith("城管通")
+
+            missing = http.get(f"{served}/api/no-such-thing", timeout=5)
+            assert missing.status_code == 404
+            body = missing.json()
+            assert set(body) == {"code", "message", "message_zh", "errors"}
+            assert body["code"] == "not_found"
