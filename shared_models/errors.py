@@ -65,6 +65,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The photo's content does not match its sha256.",
         "照片内容与其sha256校验值不符。",
     ),
+    "too_many_pixels": (
+        "The photo has too many pixels (at most {max_pixels}).",
+        "照片像素过多（最多{max_pixels}像素）。",
+    ),
+    "photo_not_found": (
+        "This photo does not exist or you may not see it.",
+        "照片不存在或无权查看。",
+    ),
     "rate_limited": ("Too many requests; please slow down.", "请求过于频繁，请稍后再试。"),
     "method_not_allowed": ("This method is not allowed here.", "不支持该请求方法。"),
     "internal_error": (
