@@ -15,9 +15,9 @@ def init_app(app: Flask) -> Api:
     )
     register_error_handlers(app, api)
 
-    from . import auth, cases, city, photos
+    from . import auth, cases, city, photos, queue
 
-    for module in (auth, cases, city, photos):
+    for module in (auth, cases, queue, city, photos):
         api.register_blueprint(module.blp)
 
     from . import open311

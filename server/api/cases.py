@@ -1,5 +1,158 @@
-"""Placeholder blueprint; replaced by the real module."""
+"""Cases: report, read, act on, rate, supervise. Views parse, call one use case, present."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy.exc import IntegrityError
 
-blp = Blueprint("cases", __name__, url_prefix="/api/cases")
+from shared_models.schemas import CaseActionSchema, CaseReportSchema, RatingSchema
+
+from ..db import session
+from ..services import cases as svc
+from ..services.visibility import load_visible
+from .case_views import CaseOut, TimelineItem, case_view, timeline
+from .context import case_ctx
+from .security import current_actor, requires
+
+blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases 案件")
+
+
+class Candidate(Schema):
+    id = fields.String()
+    category_code = fields.String()
+    state = fields.String()
+    distance_m = fields.Float()
+    address = fields.String()
+    reported_at = fields.DateTime()
+
+
+class ReportOut(Schema):
+    case = fields.Nested(CaseOut)
+    same_problem = fields.List(fields.Nested(Candidate))
+
+
+class SupervisionIn(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class SupervisionOut(Schema):
+    id = fields.Integer()
+    case_id = fields.String()
+    note = fields.String()
+    created_at = fields.DateTime()
+    answer = fields.String(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+
+
+def _report_once(data: dict[str, Any]) -> svc.ReportOutcome:
+    s, ctx, actor = session(), case_ctx(), current_actor()
+    try:
+        out = svc.report(s, actor, data, ctx)
+        s.commit()
+        return out
+    except IntegrityError:
+        # The same id arrived twice at once: the other request won; answer like a replay.
+        s.rollback()
+        out = svc.report(s, actor, data, ctx)
+        s.commit()
+        return out
+
+
+@blp.route("")
+class CaseIntake(MethodView):
+    @requires()
+    @blp.arguments(CaseReportSchema)
+    @blp.response(201, ReportOut)
+    @blp.alt_response(200, schema=ReportOut, description="the same report was already received")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Report a problem 上报问题
+
+        Idempotent on the client-generated ``id``: sending the same report again returns the
+        case (200) instead of a second one. ``same_problem`` lists open cases of the same
+        category nearby, which the reporter may join with the ``merge`` action.
+        """
+        data["id"] = str(data["id"])
+        out = _report_once(data)
+        body = {
+            "case": case_view(session(), out.case, current_actor(), case_ctx().now),
+            "same_problem": [
+                {
+                    "id": c.id,
+                    "category_code": c.category_code,
+                    "state": c.state,
+                    "distance_m": round(d, 1),
+                    "address": c.address,
+                    "reported_at": c.created_at,
+                }
+                for c, d in out.candidates
+            ],
+        }
+        return body, (201 if out.created else 200)
+
+
+@blp.route("/<string:case_id>")
+class CaseDetail(MethodView):
+    @requires()
+    @blp.response(200, CaseOut)
+    def get(self, case_id: str) -> dict[str, Any]:
+        """One case as the viewer may see it 案件详情"""
+        actor, s = current_actor(), session()
+        return case_view(s, load_visible(s, actor, case_id), actor, case_ctx().now)
+
+
+@blp.route("/<string:case_id>/timeline")
+class CaseTimeline(MethodView):
+    @requires()
+    @blp.response(200, TimelineItem(many=True))
+    def get(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's history; reporters see the public steps only 办理进度"""
+        actor, s = current_actor(), session()
+        return timeline(s, load_visible(s, actor, case_id), actor)
+
+
+@blp.route("/<string:case_id>/actions/<string:action>")
+class CaseAction(MethodView):
+    @requires()
+    @blp.arguments(CaseActionSchema)
+    @blp.response(200, CaseOut)
+    def post(self, args: dict[str, Any], case_id: str, action: str) -> dict[str, Any]:
+        """Take a workflow action on a case 案件操作
+
+        Actions: request_verify, verify, register, reject, dispatch, accept, return, handle,
+        request_check, check, merge, reopen. ``version`` must be the version the caller
+        saw; if the case changed meanwhile the answer is 409 and nothing is written.
+        """
+        actor, s, ctx = current_actor(), session(), case_ctx()
+        case = svc.act(s, actor, case_id, action, args, ctx)
+        s.commit()
+        return case_view(s, case, actor, ctx.now)
+
+
+@blp.route("/<string:case_id>/rating")
+class CaseRating(MethodView):
+    @requires()
+    @blp.arguments(RatingSchema)
+    @blp.response(200, CaseOut)
+    def post(self, data: dict[str, Any], case_id: str) -> dict[str, Any]:
+        """Rate the result of a closed case you reported 评价"""
+        actor, s, ctx = current_actor(), session(), case_ctx()
+        case = svc.rate(s, actor, case_id, data["stars"], data["comment"], ctx)
+        s.commit()
+        return case_view(s, case, actor, ctx.now)
+
+
+@blp.route("/<string:case_id>/supervisions")
+class CaseSupervision(MethodView):
+    @requires()
+    @blp.arguments(SupervisionIn)
+    @blp.response(201, SupervisionOut)
+    def post(self, data: dict[str, Any], case_id: str) -> Any:
+        """Supervise an overdue case with a note the department must answer 督办"""
+        actor, s, ctx = current_actor(), session(), case_ctx()
+        sup = svc.supervise(s, actor, case_id, data["note"], ctx)
+        s.commit()
+        return sup

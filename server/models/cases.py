@@ -28,7 +28,7 @@ class Case(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     step: Mapped[str | None] = mapped_column(String(16))
     step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     step_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -45,17 +45,17 @@ class Case(Base):
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     return_count: Mapped[int] = mapped_column(Integer, default=0)
-    supervision_count: Mapped[int] = mapped_column(Integer, default=0)
-    open_supervisions: Mapped[int] = mapped_column(Integer, default=0)
 
     __mapper_args__ = {"version_id_col": version}
-    # Queue views read these in deadline order; each index serves one filter + keyset order.
+    # Queue views walk these in deadline order (keyset on step_deadline, id); closed cases
+    # have no deadline, so every index below only spans open work.
     __table_args__ = (
-        Index("ix_cases_state_deadline", "state", "step_deadline", "id"),
-        Index("ix_cases_dept_state_deadline", "department_id", "state", "step_deadline", "id"),
-        Index("ix_cases_grid_state_deadline", "grid_code", "state", "step_deadline", "id"),
-        Index("ix_cases_cat_state_deadline", "category_code", "state", "step_deadline", "id"),
         Index("ix_cases_open_deadline", "step_deadline", "id"),
+        Index("ix_cases_state_deadline", "state", "step_deadline", "id"),
+        Index("ix_cases_dept_deadline", "department_id", "step_deadline", "id"),
+        Index("ix_cases_grid_deadline", "grid_code", "step_deadline", "id"),
+        Index("ix_cases_cat_deadline", "category_code", "step_deadline", "id"),
+        Index("ix_cases_inspector_deadline", "inspector_id", "step_deadline", "id"),
         Index("ix_cases_lat_lon", "lat", "lon"),
         Index("ix_cases_created", "created_at", "id"),
     )

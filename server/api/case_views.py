@@ -1,0 +1,250 @@
+"""How a case is shown: the staff view, the reporter's view and the public timeline.
+
+A reporter never sees staff names or other reporters; only the command centre sees who
+reported a case and how to reach them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema, fields
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared_models.enums import CaseState, Role
+from shared_models.errors import CgtError
+
+from ..domain import workflow
+from ..domain.calendar import light
+from ..models import Case, CaseEvent, CasePhoto, Category, Department, User
+from ..services.actor import Actor
+from ..services.cases import is_reporter
+
+ROLE_LABEL = {
+    "citizen": ("Citizen", "市民"),
+    "merchant": ("Merchant", "商户"),
+    "inspector": ("Inspector", "监督员"),
+    "dispatcher": ("Command centre", "指挥中心"),
+    "admin": ("Command centre", "指挥中心"),
+    "handler": ("Department", "处置单位"),
+}
+PUBLIC_NOTE_ACTIONS = {"reject", "handle", "reopen", "rate"}
+
+
+class NamedRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+
+
+class PhotoRef(Schema):
+    sha256 = fields.String()
+    kind = fields.String()
+    url = fields.String()
+    thumb_url = fields.String()
+
+
+class CaseOut(Schema):
+    id = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    source = fields.String()
+    category = fields.Nested(NamedRef)
+    lat = fields.Float()
+    lon = fields.Float()
+    coord_system = fields.String()
+    address = fields.String()
+    grid_code = fields.String(allow_none=True)
+    description = fields.String()
+    department = fields.Nested(NamedRef, allow_none=True)
+    step = fields.String(allow_none=True)
+    step_started_at = fields.DateTime(allow_none=True)
+    step_deadline = fields.DateTime(allow_none=True)
+    light = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    merged_into = fields.String(allow_none=True)
+    reject_reason = fields.String(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    rating_comment = fields.String(allow_none=True)
+    # staff only (absent from a reporter's view)
+    verified = fields.Boolean(allow_none=True)
+    inspector_id = fields.Integer(allow_none=True)
+    rework_count = fields.Integer()
+    reopen_count = fields.Integer()
+    return_count = fields.Integer()
+    routed_department = fields.Nested(NamedRef, allow_none=True)
+    reporter = fields.Dict(allow_none=True)
+    photos = fields.List(fields.Nested(PhotoRef))
+    allowed_actions = fields.List(fields.String())
+
+
+class TimelineItem(Schema):
+    action = fields.String()
+    state = fields.String()
+    at = fields.DateTime()
+    by = fields.String()
+    by_zh = fields.String()
+    note = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+
+
+def _route(s: Session, category_code: str, grid_code: str | None) -> Department | None:
+    from ..services import city
+
+    return city.route(s, category_code, grid_code)
+
+
+def _ref(obj: Category | Department | None) -> dict[str, str] | None:
+    if obj is None:
+        return None
+    return {"code": obj.code, "name": obj.name, "name_en": obj.name_en}
+
+
+def allowed_actions(s: Session, case: Case, actor: Actor) -> list[str]:
+    """Actions the viewer could take now (evidence aside), from the one rule set."""
+    facts = workflow.CaseFacts(
+        CaseState(case.state),
+        case.version,
+        case.department_id,
+        case.inspector_id,
+        is_reporter(s, case.id, actor.id),
+    )
+    probe = {
+        "version": case.version,
+        "photos": ["x"],
+        "reason": "x",
+        "passed": True,
+        "confirmed": True,
+    }
+    out = []
+    for action in workflow.ACTIONS:
+        try:
+            workflow.decide(action, facts, actor.role, actor.id, actor.department_id, probe)
+        except CgtError:
+            continue
+        out.append(action)
+    return out
+
+
+def photos_of(s: Session, case_id: str) -> list[dict[str, str]]:
+    rows = s.execute(
+        select(CasePhoto.photo_sha256, CasePhoto.kind)
+        .where(CasePhoto.case_id == case_id)
+        .order_by(CasePhoto.added_at)
+    )
+    return [
+        {
+            "sha256": sha,
+            "kind": kind,
+            "url": f"/api/photos/{sha}/content?variant=public",
+            "thumb_url": f"/api/photos/{sha}/content?variant=thumb",
+        }
+        for sha, kind in rows
+    ]
+
+
+def case_view(
+    s: Session,
+    case: Case,
+    actor: Actor,
+    now: datetime,
+    detail: bool = True,
+    names: dict[str, dict[Any, Any]] | None = None,
+) -> dict[str, Any]:
+    """The case as ``actor`` may see it; ``detail`` adds photos, routing and actions."""
+    if names is not None:
+        cat = names["categories"].get(case.category_code)
+        dept = names["departments"].get(case.department_id)
+    else:
+        cat = s.get(Category, case.category_code)
+        dept = s.get(Department, case.department_id) if case.department_id else None
+    out: dict[str, Any] = {
+        "id": case.id,
+        "version": case.version,
+        "state": case.state,
+        "source": case.source,
+        "category": _ref(cat),
+        "lat": case.lat,
+        "lon": case.lon,
+        "coord_system": case.coord_system,
+        "address": case.address,
+        "grid_code": case.grid_code,
+        "description": case.description,
+        "department": _ref(dept),
+        "step": case.step,
+        "step_started_at": case.step_started_at,
+        "step_deadline": case.step_deadline,
+        "light": (lt := light(now, case.step_warn_at, case.step_deadline)) and lt.value,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "closed_at": case.closed_at,
+        "merged_into": case.merged_into_id,
+        "reject_reason": case.reject_reason,
+        "rating": case.rating,
+        "rating_comment": case.rating_comment,
+    }
+    staff = actor.role not in (Role.CITIZEN, Role.MERCHANT)
+    if staff:
+        out.update(
+            verified=case.verified,
+            inspector_id=case.inspector_id,
+            rework_count=case.rework_count,
+            reopen_count=case.reopen_count,
+            return_count=case.return_count,
+        )
+    if not detail:
+        return out
+    out["photos"] = photos_of(s, case.id)
+    out["allowed_actions"] = allowed_actions(s, case, actor)
+    if staff and case.state in ("reported", "verifying", "registered", "returned"):
+        out["routed_department"] = _ref(_route(s, case.category_code, case.grid_code))
+    if actor.role in (Role.DISPATCHER, Role.ADMIN) and case.reporter_id:
+        rep = s.get(User, case.reporter_id)
+        if rep is not None:
+            out["reporter"] = {"id": rep.id, "display_name": rep.display_name, "phone": rep.phone}
+    return out
+
+
+def timeline(s: Session, case: Case, actor: Actor) -> list[dict[str, Any]]:
+    """The audit trail; a reporter gets the public steps without staff identities."""
+    staff = actor.role not in (Role.CITIZEN, Role.MERCHANT)
+    stmt = select(CaseEvent).where(CaseEvent.case_id == case.id)
+    if not staff:
+        stmt = stmt.where(CaseEvent.public.is_(True))
+    events = list(s.scalars(stmt.order_by(CaseEvent.at, CaseEvent.id)))
+    dept_names = {
+        d.id: d
+        for d in s.scalars(
+            select(Department).where(
+                Department.id.in_({e.department_id for e in events if e.department_id})
+            )
+        )
+    }
+    out = []
+    for e in events:
+        en, zh = ROLE_LABEL.get(e.actor_role, ("Staff", "工作人员"))
+        if e.actor_role == "handler" and e.department_id in dept_names:
+            d = dept_names[e.department_id]
+            en, zh = d.name_en or d.name, d.name
+        if not staff and e.actor_id == actor.id:
+            en, zh = "You", "您"
+        item: dict[str, Any] = {
+            "action": e.action,
+            "state": e.to_state,
+            "at": e.at,
+            "by": en,
+            "by_zh": zh,
+        }
+        if staff:
+            item.update(note=e.note, actor_id=e.actor_id, data=e.data)
+        elif e.action in PUBLIC_NOTE_ACTIONS and (
+            e.actor_role not in ("citizen", "merchant") or e.actor_id == actor.id
+        ):  # another reporter's words stay theirs
+            item["note"] = e.note
+        out.append(item)
+    return out

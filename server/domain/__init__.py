@@ -1,0 +1,1 @@
+"""Pure domain rules (stdlib only): working calendar, deadlines, the case workflow."""

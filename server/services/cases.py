@@ -1,0 +1,424 @@
+"""Case use cases: report (信息采集), workflow actions, merge, rating, reopening, supervision.
+
+Every entry point — REST API, sync mutations, the console, Open311 — calls these, so one rule
+set (``server.domain.workflow``) governs them all. Functions flush but never commit: the
+caller owns the transaction, so a refused action writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shared_models.enums import STEP_OF_STATE, CaseSource, CaseState, PhotoKind, Role, Step
+from shared_models.errors import Conflict, Forbidden, InvalidInput
+from shared_models.geo import to_wgs84
+
+from ..domain import workflow
+from ..domain.calendar import step_times
+from ..models import Case, CaseEvent, CaseReporter, Category, Department, Supervision, User
+from .actor import Actor
+from .context import CaseContext
+from .visibility import load_visible
+
+
+def _city():  # type: ignore[no-untyped-def]
+    from . import city
+
+    return city
+
+
+def _photos():  # type: ignore[no-untyped-def]
+    from . import photos
+
+    return photos
+
+
+SOURCE_OF_ROLE = {
+    Role.CITIZEN: CaseSource.CITIZEN,
+    Role.MERCHANT: CaseSource.CITIZEN,
+    Role.INSPECTOR: CaseSource.INSPECTOR,
+}
+STAFF_SOURCES = {CaseSource.HOTLINE, CaseSource.FRONTAGE, CaseSource.TOILET, CaseSource.OPEN311}
+PHOTO_KIND_OF_ACTION = {
+    "verify": PhotoKind.VERIFY,
+    "handle": PhotoKind.AFTER,
+    "check": PhotoKind.CHECK,
+    "reopen": PhotoKind.REPORT,
+}
+
+
+@dataclass
+class ReportOutcome:
+    case: Case
+    created: bool
+    candidates: list[tuple[Case, float]] = field(default_factory=list)
+
+
+def _category(s: Session, code: str) -> Category:
+    cat = s.get(Category, code)
+    if cat is None or not cat.active:
+        raise InvalidInput(
+            "unknown_category", errors={"category_code": ["Unknown. 未知类别。"]}, category=code
+        )
+    return cat
+
+
+def _start_step(case: Case, step: Step, cat: Category, ctx: CaseContext) -> None:
+    hours = float(cat.limits[step.value])
+    warn_at, deadline = step_times(ctx.calendar, ctx.now, hours, cat.time_unit, ctx.warn_share)
+    case.step, case.step_started_at = step.value, ctx.now
+    case.step_warn_at, case.step_deadline = warn_at, deadline
+
+
+def _enter(case: Case, to_state: CaseState, cat: Category, ctx: CaseContext) -> dict[str, Any]:
+    """Move to ``to_state``; restart the step clock when the step changes.
+
+    Returns the completed step's record (step, deadline, on_time) for the audit event.
+    """
+    old_step, old_deadline = case.step, case.step_deadline
+    new_step = STEP_OF_STATE.get(to_state)
+    done: dict[str, Any] = {}
+    if old_step and (new_step is None or new_step.value != old_step):
+        done = {
+            "step": old_step,
+            "step_deadline": old_deadline,
+            "on_time": old_deadline is None or ctx.now <= old_deadline,
+        }
+    case.state = to_state.value
+    if new_step is None:
+        case.step = case.step_started_at = case.step_warn_at = case.step_deadline = None
+    elif new_step.value != old_step:
+        _start_step(case, new_step, cat, ctx)
+    case.updated_at = ctx.now
+    return done
+
+
+def _event(
+    s: Session,
+    case: Case,
+    actor: Actor,
+    action: str,
+    from_state: str | None,
+    ctx: CaseContext,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    public: bool = True,
+    done: dict[str, Any] | None = None,
+) -> CaseEvent:
+    ev = CaseEvent(
+        case_id=case.id,
+        action=action,
+        from_state=from_state,
+        to_state=case.state,
+        actor_id=actor.id,
+        actor_role=actor.role.value,
+        department_id=actor.department_id,
+        at=ctx.now,
+        note=note,
+        data=data or {},
+        public=public,
+        **(done or {}),
+    )
+    s.add(ev)
+    s.flush()
+    return ev
+
+
+def _same_report(case: Case, actor: Actor, data: dict[str, Any], lat: float, lon: float) -> bool:
+    return (
+        case.reporter_id == actor.id
+        and case.category_code == data["category_code"]
+        and abs(case.lat - lat) < 1e-7
+        and abs(case.lon - lon) < 1e-7
+        and case.description == data.get("description", "")
+    )
+
+
+def report(s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext) -> ReportOutcome:
+    """File a new case (信息采集); repeating the same report with the same id is harmless."""
+    lat, lon = to_wgs84(data["lat"], data["lon"], data.get("coord_system", "wgs84"))
+    existing = s.get(Case, data["id"])
+    if existing is not None:
+        if _same_report(existing, actor, data, lat, lon):
+            return ReportOutcome(existing, False, find_candidates(s, existing, ctx))
+        raise Conflict("duplicate_id")
+    cat = _category(s, data["category_code"])
+    cell = _city().locate(s, lat, lon)
+    if cell is None:
+        raise InvalidInput("outside_city", errors={"lat": ["Outside the city. 不在本市范围内。"]})
+    source = SOURCE_OF_ROLE.get(actor.role)
+    if source is None:  # the command centre files hotline and other channels' cases
+        source = CaseSource(data.get("source") or CaseSource.HOTLINE)
+        if source not in STAFF_SOURCES:
+            raise InvalidInput(errors={"source": ["Not a staff channel. 非受理渠道。"]})
+    shas = list(dict.fromkeys(data.get("photos") or []))
+    if source is CaseSource.INSPECTOR and not shas:
+        raise InvalidInput("evidence_required", errors={"photos": ["Required. 必须上传照片。"]})
+    case = Case(
+        id=data["id"],
+        state=CaseState.REPORTED.value,
+        source=source.value,
+        category_code=cat.code,
+        lat=lat,
+        lon=lon,
+        coord_system="wgs84",
+        address=data.get("address", ""),
+        grid_code=cell.code,
+        district_code=cell.district_code,
+        description=data.get("description", ""),
+        reporter_id=actor.id if actor.role in SOURCE_OF_ROLE else None,
+        verified=True if source is CaseSource.INSPECTOR else None,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        rework_count=0,
+        reopen_count=0,
+        return_count=0,
+    )
+    _start_step(case, Step.REGISTER, cat, ctx)
+    s.add(case)
+    if case.reporter_id is not None:
+        s.add(CaseReporter(case_id=case.id, user_id=case.reporter_id, reported_at=ctx.now))
+    ev = _event(s, case, actor, "report", None, ctx, data={"source": source.value})
+    if shas:
+        _photos().attach_photos(s, case.id, shas, PhotoKind.REPORT, ev.id, ctx.now)
+    return ReportOutcome(case, True, find_candidates(s, case, ctx))
+
+
+def find_candidates(s: Session, case: Case, ctx: CaseContext) -> list[tuple[Case, float]]:
+    """Open cases of the same category within the duplicate radius ("same problem?")."""
+    from shared_models.geo import bbox_around, distance_m
+
+    min_lat, min_lon, max_lat, max_lon = bbox_around(case.lat, case.lon, ctx.duplicate_radius_m)
+    rows = s.scalars(
+        select(Case)
+        .where(
+            Case.lat.between(min_lat, max_lat),
+            Case.lon.between(min_lon, max_lon),
+            Case.category_code == case.category_code,
+            Case.step_deadline.is_not(None),
+            Case.id != case.id,
+        )
+        .limit(50)
+    )
+    found = [(c, distance_m(case.lat, case.lon, c.lat, c.lon)) for c in rows]
+    near = [(c, d) for c, d in found if d <= ctx.duplicate_radius_m]
+    return sorted(near, key=lambda cd: (cd[1], cd[0].created_at))[:5]
+
+
+def is_reporter(s: Session, case_id: str, user_id: int | None) -> bool:
+    if user_id is None:
+        return False
+    return bool(
+        s.scalar(
+            select(exists().where(CaseReporter.case_id == case_id, CaseReporter.user_id == user_id))
+        )
+    )
+
+
+def act(
+    s: Session, actor: Actor, case_id: str, action: str, args: dict[str, Any], ctx: CaseContext
+) -> Case:
+    """Carry out one workflow action; raises a CgtError and writes nothing when refused."""
+    case = load_visible(s, actor, case_id)
+    facts = workflow.CaseFacts(
+        state=CaseState(case.state),
+        version=case.version,
+        department_id=case.department_id,
+        inspector_id=case.inspector_id,
+        is_reporter=is_reporter(s, case.id, actor.id),
+    )
+    decision = workflow.decide(action, facts, actor.role, actor.id, actor.department_id, args)
+    cat = _category(s, case.category_code) if action != "register" else None
+    from_state = case.state
+    data: dict[str, Any] = {}
+    note = str(args.get("note") or args.get("reason") or "")
+    if action == "merge":
+        return _merge(s, actor, case, args, ctx, facts.is_reporter)
+    if action in ("request_verify", "request_check"):
+        case.inspector_id = _inspector(s, args.get("inspector_id"), case.grid_code)
+        data["inspector_id"] = case.inspector_id
+    elif action == "verify":
+        if "confirmed" not in args:
+            raise InvalidInput(errors={"confirmed": ["Required. 请填写核实结果。"]})
+        case.verified = bool(args["confirmed"])
+        case.inspector_id = None
+        data["confirmed"] = case.verified
+    elif action == "register":
+        cat = _category(s, args.get("category_code") or case.category_code)
+        case.category_code = cat.code
+    elif action == "reject":
+        case.reject_reason = str(args["reason"])[:500]
+    elif action == "dispatch":
+        dept = _department(s, args.get("department"), case)
+        case.department_id = dept.id
+        data["department"] = dept.code
+    elif action == "return":
+        case.return_count += 1
+    elif action == "check":
+        case.inspector_id = None
+        data["passed"] = bool(args["passed"])
+        if args["passed"]:
+            case.closed_at = ctx.now
+        else:
+            case.rework_count += 1
+    elif action == "reopen":
+        if case.closed_at is None or ctx.now - case.closed_at > ctx.reopen_window:
+            raise InvalidInput("reopen_window", days=ctx.reopen_window.days)
+        case.reopen_count += 1
+        case.closed_at = None
+        case.rating = case.rating_comment = case.rated_at = None
+    assert cat is not None
+    done = _enter(case, decision.to_state, cat, ctx)
+    shas = list(dict.fromkeys(args.get("photos") or []))
+    if shas:
+        data["photos"] = shas
+    ev = _event(s, case, actor, action, from_state, ctx, note=note, data=data, done=done)
+    if shas:
+        kind = PHOTO_KIND_OF_ACTION.get(action, PhotoKind.REPORT)
+        _photos().attach_photos(s, case.id, shas, kind, ev.id, ctx.now)
+    _flush_guarded(s, case)
+    return case
+
+
+def _flush_guarded(s: Session, case: Case) -> None:
+    """Flush, turning a lost optimistic-concurrency race into a clean 409."""
+    try:
+        s.flush()
+    except StaleDataError:
+        s.rollback()
+        current = s.scalar(select(Case.version).where(Case.id == case.id))
+        raise Conflict(current=current) from None
+
+
+def _inspector(s: Session, inspector_id: Any, grid_code: str | None) -> int:
+    if inspector_id is None:
+        inspector_id = _city().grid_inspector(s, grid_code) if grid_code else None
+    user = s.get(User, inspector_id) if isinstance(inspector_id, int) else None
+    if user is None or user.role != Role.INSPECTOR.value or not user.active:
+        raise InvalidInput(errors={"inspector_id": ["No such inspector. 无此监督员。"]})
+    return user.id
+
+
+def _department(s: Session, code: Any, case: Case) -> Department:
+    if code:
+        dept = s.scalar(select(Department).where(Department.code == str(code)))
+    else:
+        dept = _city().route(s, case.category_code, case.grid_code)
+    if dept is None or not dept.active:
+        raise InvalidInput(
+            "unknown_department",
+            errors={"department": ["Unknown. 未知单位。"]},
+            department=code or "",
+        )
+    return dept
+
+
+def _merge(
+    s: Session, actor: Actor, case: Case, args: dict[str, Any], ctx: CaseContext, own: bool
+) -> Case:
+    """Merge ``case`` into ``args['target']``; every reporter then follows the target."""
+    target_id = args.get("target")
+    if not target_id or target_id == case.id:
+        raise InvalidInput(
+            "merge_invalid", errors={"target": ["Required. 必填。"]}, detail="choose another case"
+        )
+    target = s.get(Case, str(target_id))
+    if target is None or target.step_deadline is None:
+        raise InvalidInput(
+            "merge_invalid",
+            errors={"target": ["Not an open case. 非办理中案件。"]},
+            detail="the target is not an open case",
+        )
+    if actor.role not in workflow.DISPATCH_DESK:
+        # A reporter may only accept a "same problem?" suggestion the server would make.
+        near = {c.id for c, _ in find_candidates(s, case, ctx)}
+        if not own or target.id not in near:
+            raise Forbidden()
+    from_state = case.state
+    cat = _category(s, case.category_code)
+    case.merged_into_id = target.id
+    done = _enter(case, CaseState.MERGED, cat, ctx)
+    _event(s, case, actor, "merge", from_state, ctx, data={"target": target.id}, done=done)
+    known = set(s.scalars(select(CaseReporter.user_id).where(CaseReporter.case_id == target.id)))
+    for rep in s.scalars(select(CaseReporter).where(CaseReporter.case_id == case.id)).all():
+        if rep.user_id not in known:
+            s.add(
+                CaseReporter(
+                    case_id=target.id,
+                    user_id=rep.user_id,
+                    reported_at=rep.reported_at,
+                    via_case_id=case.id,
+                )
+            )
+    target.updated_at = ctx.now
+    _event(s, target, actor, "merge_in", target.state, ctx, data={"source": case.id})
+    _flush_guarded(s, case)
+    return case
+
+
+def rate(
+    s: Session, actor: Actor, case_id: str, stars: int, comment: str, ctx: CaseContext
+) -> Case:
+    """A reporter's satisfaction rating (满意率) of a closed case, once."""
+    case = load_visible(s, actor, case_id)
+    if not is_reporter(s, case.id, actor.id):
+        raise Forbidden()
+    if case.state != CaseState.CLOSED.value or case.closed_at is None:
+        raise Conflict("wrong_state", state=case.state, action="rate")
+    if case.rating is not None:
+        raise Conflict("already_rated")
+    if ctx.now - case.closed_at > ctx.rating_window:
+        raise InvalidInput("rating_window")
+    case.rating, case.rating_comment, case.rated_at = stars, comment[:500], ctx.now
+    _event(s, case, actor, "rate", case.state, ctx, note=comment[:500], data={"stars": stars})
+    _flush_guarded(s, case)
+    return case
+
+
+def supervise(s: Session, actor: Actor, case_id: str, note: str, ctx: CaseContext) -> Supervision:
+    """A 督办 note on an overdue case, addressed to its responsible department."""
+    if actor.role not in workflow.DISPATCH_DESK:
+        raise Forbidden()
+    case = load_visible(s, actor, case_id)
+    if case.step_deadline is None or ctx.now < case.step_deadline:
+        raise Conflict("not_overdue")
+    if not note.strip():
+        raise InvalidInput("reason_required", errors={"note": ["Required. 必须填写督办意见。"]})
+    sup = Supervision(
+        case_id=case.id,
+        department_id=case.department_id,
+        by_id=actor.id or 0,
+        note=note,
+        created_at=ctx.now,
+    )
+    s.add(sup)
+    _event(s, case, actor, "supervise", case.state, ctx, note=note, public=False)
+    return sup
+
+
+def answer_supervision(
+    s: Session, actor: Actor, supervision_id: int, answer: str, ctx: CaseContext
+) -> Supervision:
+    from shared_models.errors import NotFound
+
+    sup = s.get(Supervision, supervision_id)
+    if sup is None:
+        raise NotFound()
+    if actor.role is Role.HANDLER and sup.department_id != actor.department_id:
+        raise NotFound()
+    if actor.role not in (Role.HANDLER, Role.ADMIN):
+        raise Forbidden()
+    if not answer.strip():
+        raise InvalidInput("reason_required", errors={"answer": ["Required. 必须填写回复。"]})
+    if sup.answered_at is not None:
+        raise Conflict("wrong_state", state="answered", action="answer_supervision")
+    sup.answer, sup.answered_by, sup.answered_at = answer, actor.id, ctx.now
+    case = s.get(Case, sup.case_id)
+    assert case is not None
+    _event(s, case, actor, "answer_supervision", case.state, ctx, note=answer, public=False)
+    return sup

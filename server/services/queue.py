@@ -1,0 +1,145 @@
+"""Queue views for the command centre, departments and inspectors, in deadline order.
+
+Every list is keyset-paginated on (step_deadline, id) or (created_at, id) so a page costs the
+same at 1,000 or 1,000,000 cases; the traffic light is a range on stored instants
+(``step_warn_at``, ``step_deadline``), so filtering by light uses the same indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy.orm import Session
+
+from shared_models.enums import CaseState, Light, Role
+from shared_models.errors import Forbidden
+
+from ..models import Case, CaseReporter, Category, Department, Supervision
+from .actor import Actor
+from .visibility import scope_clause
+
+
+@dataclass
+class QueueFilter:
+    states: list[str] | None = None
+    light: Light | None = None
+    department: str | None = None
+    grid: str | None = None
+    category: str | None = None
+    source: str | None = None
+    supervised: bool | None = None
+    tasks: bool = False  # inspector: only tasks assigned to me
+
+
+def _after(
+    stmt: Select[Any], after: list[Any] | None, key: tuple[Any, Any], desc: bool = False
+) -> Select[Any]:
+    if not after:
+        return stmt
+    first = datetime.fromisoformat(after[0]) if isinstance(after[0], str) else after[0]
+    cmp = tuple_(*key) < tuple_(first, after[1]) if desc else tuple_(*key) > tuple_(first, after[1])
+    return stmt.where(cmp)
+
+
+def queue(
+    s: Session, actor: Actor, f: QueueFilter, now: datetime, limit: int, after: list[Any] | None
+) -> tuple[list[Case], list[Any] | None]:
+    """Open (and, when asked by state, closed) cases the actor may see, soonest deadline first."""
+    if actor.role in (Role.CITIZEN, Role.MERCHANT):
+        raise Forbidden()
+    stmt = select(Case)
+    clause = scope_clause(actor)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if f.tasks:
+        stmt = stmt.where(Case.inspector_id == actor.id)
+    finals = {CaseState.CLOSED.value, CaseState.REJECTED.value, CaseState.MERGED.value}
+    if f.states:
+        stmt = stmt.where(Case.state.in_(f.states))
+    if not f.states or not set(f.states) & finals:
+        stmt = stmt.where(Case.step_deadline.is_not(None))
+    if f.light is Light.RED:
+        stmt = stmt.where(Case.step_deadline <= now)
+    elif f.light is Light.YELLOW:
+        stmt = stmt.where(Case.step_deadline > now, Case.step_warn_at <= now)
+    elif f.light is Light.GREEN:
+        stmt = stmt.where(Case.step_deadline > now, Case.step_warn_at > now)
+    if f.department:
+        dept_id = select(Department.id).where(Department.code == f.department).scalar_subquery()
+        stmt = stmt.where(Case.department_id == dept_id)
+    if f.grid:
+        stmt = stmt.where(Case.grid_code == f.grid)
+    if f.category:
+        stmt = stmt.where(Case.category_code == f.category)
+    if f.source:
+        stmt = stmt.where(Case.source == f.source)
+    if f.supervised is not None:
+        sup = exists().where(Supervision.case_id == Case.id)
+        stmt = stmt.where(sup if f.supervised else ~sup)
+    key = (Case.step_deadline, Case.id)
+    if f.states and set(f.states) <= finals:
+        key = (Case.created_at, Case.id)
+    stmt = _after(stmt, after, key).order_by(*key).limit(limit + 1)
+    rows = list(s.scalars(stmt))
+    return _page(rows, limit, key)
+
+
+def _page(
+    rows: list[Case], limit: int, key: tuple[Any, Any]
+) -> tuple[list[Case], list[Any] | None]:
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    first = getattr(last, key[0].key)
+    return rows[:limit], [first.isoformat() if first else None, last.id]
+
+
+def my_cases(
+    s: Session, actor: Actor, limit: int, after: list[Any] | None
+) -> tuple[list[Case], list[Any] | None]:
+    """Cases the actor reported or follows through a merge, newest first."""
+    mine = exists().where(CaseReporter.case_id == Case.id, CaseReporter.user_id == actor.id)
+    key = (Case.created_at, Case.id)
+    stmt = select(Case).where(mine)
+    stmt = _after(stmt, after, key, desc=True).order_by(Case.created_at.desc(), Case.id.desc())
+    rows = list(s.scalars(stmt.limit(limit + 1)))
+    return _page(rows, limit, key)
+
+
+def supervisions(
+    s: Session, actor: Actor, open_only: bool, limit: int, after: list[Any] | None
+) -> tuple[list[Supervision], list[Any] | None]:
+    """督办 notes: a department sees those addressed to it; the command centre sees all."""
+    stmt = select(Supervision)
+    if actor.role is Role.HANDLER:
+        stmt = stmt.where(Supervision.department_id == actor.department_id)
+    elif actor.role not in (Role.DISPATCHER, Role.ADMIN):
+        raise Forbidden()
+    if open_only:
+        stmt = stmt.where(Supervision.answered_at.is_(None))
+    if after:
+        stmt = stmt.where(Supervision.id > int(after[1]))
+    rows = list(s.scalars(stmt.order_by(Supervision.id).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], [None, rows[limit - 1].id]
+
+
+def names(s: Session, cases: list[Case]) -> dict[str, dict[Any, Any]]:
+    """Category and department names for a page of cases, in two queries."""
+    cats = {c.category_code for c in cases}
+    depts = {c.department_id for c in cases if c.department_id}
+    out: dict[str, dict[Any, Any]] = {"categories": {}, "departments": {}}
+    if cats:
+        for cat in s.scalars(select(Category).where(Category.code.in_(cats))):
+            out["categories"][cat.code] = cat
+    if depts:
+        for d in s.scalars(select(Department).where(Department.id.in_(depts))):
+            out["departments"][d.id] = d
+    return out
+
+
+__all__ = ["QueueFilter", "my_cases", "names", "queue", "supervisions"]
