@@ -37,6 +37,9 @@ class Defaults:
     OTP_MAX_ATTEMPTS = 5
     OTP_RESEND_SECONDS = 60
     OTP_PROVIDER = "log"  # "log" writes the code to the server log (development)
+    # Development and demo only: every code sent is this value, so scripted walkthroughs can
+    # sign citizens in. Never set it on a real deployment.
+    OTP_FIXED_CODE: str | None = None
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     OPEN311_JURISDICTION = "pingdingshan.example.cn"
@@ -57,6 +60,7 @@ _ENV_KEYS = {
     "CGT_PHOTO_DIR": str,
     "CGT_SECRET_KEY": str,
     "CGT_OTP_PROVIDER": str,
+    "CGT_OTP_FIXED_CODE": str,
     "CGT_DUPLICATE_RADIUS_M": float,
     "CGT_REOPEN_WINDOW_DAYS": int,
     "CGT_RATING_WINDOW_DAYS": int,

@@ -87,7 +87,8 @@ class Otp(MethodView):
         """Send a one-time sign-in code to a phone 获取短信验证码"""
         cfg = auth_settings()
         s = session()
-        svc.request_otp(s, data["phone"], sms_provider(), cfg, clock.now())
+        fixed = current_app.config.get("OTP_FIXED_CODE")
+        svc.request_otp(s, data["phone"], sms_provider(), cfg, clock.now(), fixed)
         s.commit()
         return {"sent": True, "expires_in": cfg.otp_ttl, "resend_in": cfg.otp_resend}
 

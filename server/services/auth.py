@@ -67,7 +67,12 @@ def check_phone(phone: str) -> str:
 
 
 def request_otp(
-    s: Session, phone: str, sms: SmsProvider, cfg: AuthSettings, now: datetime
+    s: Session,
+    phone: str,
+    sms: SmsProvider,
+    cfg: AuthSettings,
+    now: datetime,
+    fixed_code: str | None = None,
 ) -> None:
     phone = check_phone(phone)
     last = s.scalar(
@@ -77,7 +82,7 @@ def request_otp(
         wait = cfg.otp_resend - (now - last.created_at).total_seconds()
         if wait > 0:
             raise TooMany("otp_too_soon", seconds=int(wait) + 1)
-    code = f"{secrets.randbelow(1_000_000):06d}"
+    code = fixed_code or f"{secrets.randbelow(1_000_000):06d}"
     s.execute(
         update(OtpCode)
         .where(OtpCode.phone == phone, OtpCode.consumed_at.is_(None))
