@@ -2,13 +2,15 @@
 # Prepare this machine for the whole test suite: system packages, a running PostgreSQL, the
 # test role and database. Idempotent, quick when everything is present, needs no terminal.
 #
-# Settings (environment): PG_VERSION (default 15, else the newest installed), PG_PORT (5432).
+# Settings (environment): PG_VERSION (default 15, else the newest installed), PG_CLUSTER (main),
+# PG_PORT (5432).
 set -euo pipefail
 
 PACKAGES=(postgresql xvfb xauth libgl1-mesa-dri libmtdev1 fonts-wqy-microhei)
 PG_ROLE=cgt
 PG_PASSWORD=cgt
 PG_DATABASE=cgt_test
+PG_CLUSTER="${PG_CLUSTER:-main}"
 PG_PORT="${PG_PORT:-5432}"
 
 say() { printf '[test-env] %s\n' "$*"; }
@@ -44,13 +46,13 @@ if [ -z "${PG_VERSION:-}" ]; then
         PG_VERSION=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
     fi
 fi
-if ! pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" {found=1} END {exit !found}'; then
-    say "creating PostgreSQL $PG_VERSION cluster main on port $PG_PORT"
-    as_root pg_createcluster "$PG_VERSION" main --port "$PG_PORT"
+if ! pg_lsclusters -h | awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" '$1 == v && $2 == c {found=1} END {exit !found}'; then
+    say "creating PostgreSQL $PG_VERSION cluster $PG_CLUSTER on port $PG_PORT"
+    as_root pg_createcluster "$PG_VERSION" "$PG_CLUSTER" --port "$PG_PORT" >/dev/null
 fi
-if ! as_root pg_ctlcluster "$PG_VERSION" main status >/dev/null 2>&1; then
-    say "starting PostgreSQL $PG_VERSION"
-    as_root pg_ctlcluster "$PG_VERSION" main start
+if ! as_root pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" status >/dev/null 2>&1; then
+    say "starting PostgreSQL $PG_VERSION/$PG_CLUSTER"
+    as_root pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start
 fi
 for _ in $(seq 60); do
     pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break
