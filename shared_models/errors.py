@@ -75,6 +75,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "rate_limited": ("Too many requests; please slow down.", "请求过于频繁，请稍后再试。"),
     "method_not_allowed": ("This method is not allowed here.", "不支持该请求方法。"),
+    "unsupported_protocol": (
+        "This version of the app can no longer sync; please update the app.",
+        "当前版本的应用已无法同步，请更新应用。",
+    ),
+    "unknown_mutation": (
+        "The server does not know the action '{name}'; please update the app.",
+        "服务器无法识别操作“{name}”，请更新应用。",
+    ),
+    "receipt_expired": (
+        "This action was applied long ago; its result is no longer kept.",
+        "该操作早已执行，结果记录已不再保留。",
+    ),
+    "upload_failed": (
+        "The photo could not be uploaded after {attempts} tries.",
+        "照片已尝试上传{attempts}次，均未成功。",
+    ),
     "internal_error": (
         "Something went wrong on our side; nothing was saved.",
         "服务器出错，本次操作未保存。",

@@ -1,0 +1,339 @@
+"""The device configuration of the sync engine: the outbox, push, pull and counts.
+
+Everything the user does is written to the outbox in one local transaction and shown at
+once (optimistic local apply). ``sync()`` pushes the outbox in order, settles each answer
+(applied or duplicate: done; refused: "needs attention", kept, never blocking the rest),
+then pulls pages, each applied together with its cursor in one local transaction. No I/O
+happens here except through the transport and the store given to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from shared_models.errors import CgtError
+
+from .client_store import ClientStore, ClientTx, EntryStatus, LocalRecord, OutboxEntry, Overlay
+from .errors import ProtocolError, TransportError
+from .mutations import LocalView, Registry
+from .protocol import (
+    Change,
+    Json,
+    Mutation,
+    Op,
+    PullPage,
+    PullRequest,
+    PushRequest,
+    PushResponse,
+    Status,
+)
+
+Clock = Callable[[], datetime]
+Ids = Callable[[], str]
+
+
+class Transport(Protocol):
+    """Carries envelopes to the server; raises TransportError when the outcome is unknown
+    and ProtocolError when the server refuses the envelope itself."""
+
+    def push(self, request: PushRequest) -> PushResponse: ...
+    def pull(self, request: PullRequest) -> PullPage: ...
+
+
+class Uploader(Protocol):
+    """The photo queue as sync() drives it (see sync.photos.PhotoQueue)."""
+
+    def run(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the app shows: 待发送 waiting, 发送中 sending, 已发送 sent, 需处理 needs attention."""
+
+    waiting: int
+    sending: int
+    sent: int
+    needs_attention: int
+    last_success_at: datetime | None
+    update_required: bool
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    ok: bool
+    pushed: int = 0
+    refused: int = 0
+    pulled: int = 0
+    error: str | None = None  # "transport" or a protocol error code
+
+
+def apply_change(tx: ClientTx, change: Change) -> None:
+    """Apply one server change unless the device already holds a newer version of it.
+
+    Versions are the server's, per record; an older copy arriving late (a replayed echo, a
+    stale page) is ignored, and a tombstone keeps the version of the removal.
+    """
+    local = tx.get_record(change.collection, change.id)
+    if local is not None and change.version < local.version:
+        return
+    data = change.data if change.op is Op.UPSERT else None
+    tx.put_record(LocalRecord(change.collection, change.id, change.version, data))
+
+
+def apply_page(tx: ClientTx, page: PullPage) -> None:
+    """Apply a pulled page and store its cursor, in the caller's one transaction."""
+    if page.reset:
+        tx.tombstone_all()
+    for change in page.changes:
+        apply_change(tx, change)
+    tx.set_meta("cursor", page.cursor)
+
+
+class _TxView(LocalView):
+    def __init__(self, tx: ClientTx) -> None:
+        self.tx = tx
+
+    def get(self, collection: str, id: str) -> Json | None:
+        return view_record(self.tx, collection, id)
+
+
+def view_record(tx: ClientTx, collection: str, id: str) -> Json | None:
+    """The record as the user sees it: their latest pending write, else the server's copy."""
+    overlay = tx.latest_overlay(collection, id)
+    if overlay is not None:
+        return overlay.data
+    record = tx.get_record(collection, id)
+    return None if record is None else record.data
+
+
+class SyncClient:
+    """One installation's sync engine, given a store, a transport, the registry, clock and ids."""
+
+    def __init__(
+        self,
+        store: ClientStore,
+        transport: Transport,
+        registry: Registry,
+        clock: Clock,
+        ids: Ids,
+        *,
+        scope: tuple[str, ...] = (),
+        batch_size: int = 20,
+        page_limit: int = 100,
+        max_pages: int = 10_000,
+        photos: Uploader | None = None,
+        on_progress: Callable[[Counts], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.registry = registry
+        self.clock = clock
+        self.ids = ids
+        self.scope = tuple(sorted(scope))
+        self.batch_size = batch_size
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+        self.photos = photos
+        self.on_progress = on_progress
+        self._sending = 0
+        with store.transaction() as tx:
+            client_id = tx.get_meta("client_id")
+            if client_id is None:
+                client_id = ids()
+                tx.set_meta("client_id", client_id)
+                tx.set_meta("next_seq", "1")
+        self.client_id = client_id
+
+    # ------------------------------------------------------------ what the user does
+
+    def record(self, name: str, args: Json, base_version: int | None = None) -> OutboxEntry:
+        """Do a mutation offline: durably queued and applied locally in one transaction.
+
+        Raises CgtError (nothing written) if the local apply finds it impossible already.
+        """
+        spec = self.registry.get(name)
+        with self.store.transaction() as tx:
+            seq = int(tx.get_meta("next_seq") or "1")
+            entry = OutboxEntry(seq, self.ids(), name, dict(args), base_version, self.clock())
+            if spec.local is not None:
+                for w in spec.local(_TxView(tx), entry.args):
+                    tx.put_overlay(Overlay(seq, w.collection, w.id, w.data))
+            tx.add_outbox(entry)
+            tx.set_meta("next_seq", str(seq + 1))
+        self._progress()
+        return entry
+
+    def resend(
+        self, seq: int, args: Json | None = None, base_version: int | None = None
+    ) -> OutboxEntry:
+        """Fix a refused mutation and queue it again, as a new mutation number."""
+        with self.store.transaction() as tx:
+            old = self._attention(tx, seq)
+            tx.drop_overlay(seq)
+            tx.delete_outbox(seq)
+        try:
+            return self.record(
+                old.name,
+                old.args if args is None else args,
+                old.base_version if base_version is None else base_version,
+            )
+        except CgtError:
+            with self.store.transaction() as tx:  # keep it visible rather than lose it
+                tx.add_outbox(old)
+            raise
+
+    def discard(self, seq: int) -> None:
+        """Give up a refused mutation: the user has seen the reason and chose to drop it."""
+        with self.store.transaction() as tx:
+            self._attention(tx, seq)
+            tx.drop_overlay(seq)
+            tx.delete_outbox(seq)
+        self._progress()
+
+    @staticmethod
+    def _attention(tx: ClientTx, seq: int) -> OutboxEntry:
+        entry = tx.get_outbox(seq)
+        if entry is None or entry.status is not EntryStatus.ATTENTION:
+            raise CgtError("not_found")
+        return entry
+
+    # ------------------------------------------------------------ what the app shows
+
+    def get(self, collection: str, id: str) -> Json | None:
+        with self.store.transaction() as tx:
+            return view_record(tx, collection, id)
+
+    def version_of(self, collection: str, id: str) -> int | None:
+        """The server version the device holds: the ``base_version`` of an edit."""
+        with self.store.transaction() as tx:
+            record = tx.get_record(collection, id)
+            return None if record is None or record.data is None else record.version
+
+    def all(self, collection: str) -> dict[str, Json]:
+        with self.store.transaction() as tx:
+            view = {r.id: r.data for r in tx.records(collection) if r.data is not None}
+            for o in tx.overlays(collection):
+                if o.data is None:
+                    view.pop(o.id, None)
+                else:
+                    view[o.id] = o.data
+            return view
+
+    def needs_attention(self) -> list[OutboxEntry]:
+        with self.store.transaction() as tx:
+            return tx.outbox(EntryStatus.ATTENTION, 1_000_000)
+
+    def waiting(self) -> list[OutboxEntry]:
+        with self.store.transaction() as tx:
+            return tx.outbox(EntryStatus.WAITING, 1_000_000)
+
+    def counts(self) -> Counts:
+        with self.store.transaction() as tx:
+            last = tx.get_meta("last_success_at")
+            return Counts(
+                waiting=tx.count_outbox(EntryStatus.WAITING),
+                sending=self._sending,
+                sent=int(tx.get_meta("sent") or "0"),
+                needs_attention=tx.count_outbox(EntryStatus.ATTENTION),
+                last_success_at=datetime.fromisoformat(last) if last else None,
+                update_required=tx.get_meta("update_required") is not None,
+            )
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.counts())
+
+    # ------------------------------------------------------------ sync
+
+    def sync(self) -> SyncReport:
+        """One sync attempt: photos, then the outbox, then pull until the server has no more."""
+        pushed = refused = pulled = 0
+        try:
+            if self.photos is not None:
+                self.photos.run()
+            pushed, refused = self._push_all()
+            pulled = self._pull_all()
+        except TransportError:
+            return SyncReport(False, pushed, refused, pulled, "transport")
+        except ProtocolError as error:
+            if error.update_required:
+                with self.store.transaction() as tx:
+                    tx.set_meta("update_required", error.message_zh)
+            return SyncReport(False, pushed, refused, pulled, error.code)
+        finally:
+            self._sending = 0
+            self._progress()
+        with self.store.transaction() as tx:
+            tx.set_meta("last_success_at", self.clock().isoformat())
+            tx.delete_meta("update_required")
+        return SyncReport(True, pushed, refused, pulled)
+
+    def _push_all(self) -> tuple[int, int]:
+        pushed = refused = 0
+        while True:
+            with self.store.transaction() as tx:
+                batch = tx.outbox(EntryStatus.WAITING, self.batch_size)
+            if not batch:
+                return pushed, refused
+            request = PushRequest(
+                self.client_id,
+                tuple(
+                    Mutation(self.client_id, e.seq, e.name, e.args, e.base_version) for e in batch
+                ),
+            )
+            self._sending = len(batch)
+            self._progress()
+            response = self.transport.push(request)
+            done, bad = self._settle(batch, response)
+            self._sending = 0
+            pushed, refused = pushed + done, refused + bad
+            if done + bad == 0:
+                return pushed, refused  # the server answered nothing: try again next time
+
+    def _settle(self, batch: list[OutboxEntry], response: PushResponse) -> tuple[int, int]:
+        by_seq = {e.seq: e for e in batch}
+        done = bad = 0
+        with self.store.transaction() as tx:
+            for r in response.results:
+                entry = by_seq.pop(r.seq, None)
+                if entry is None:
+                    continue  # not asked for in this request: ignore
+                if r.status is Status.REFUSED:
+                    tx.put_outbox(
+                        replace(
+                            entry,
+                            status=EntryStatus.ATTENTION,
+                            code=r.code,
+                            message=r.message,
+                            message_zh=r.message_zh,
+                        )
+                    )
+                    bad += 1
+                    continue
+                for change in r.changes:
+                    apply_change(tx, change)
+                if r.code == "receipt_expired":
+                    tx.delete_meta("cursor")  # its echo is lost: resync fully to be sure
+                tx.drop_overlay(entry.seq)
+                tx.delete_outbox(entry.seq)
+                tx.set_meta("sent", str(int(tx.get_meta("sent") or "0") + 1))
+                done += 1
+        return done, bad
+
+    def _pull_all(self) -> int:
+        pulled = 0
+        for _ in range(self.max_pages):
+            with self.store.transaction() as tx:
+                cursor = tx.get_meta("cursor") or ""
+            page = self.transport.pull(
+                PullRequest(self.client_id, cursor, self.page_limit, self.scope)
+            )
+            with self.store.transaction() as tx:
+                apply_page(tx, page)
+            pulled += len(page.changes)
+            if not page.has_more:
+                break
+        return pulled

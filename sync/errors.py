@@ -1,0 +1,32 @@
+"""Errors of the sync engine.
+
+User-facing refusals are :class:`shared_models.errors.CgtError` (they carry a bilingual
+message); machinery failures that the engine retries or reports derive from :class:`SyncError`.
+"""
+
+from __future__ import annotations
+
+from shared_models.errors import CgtError
+
+
+class SyncError(Exception):
+    """Root of the sync machinery's own failures (never shown to a user verbatim)."""
+
+
+class TransportError(SyncError):
+    """The request or its response did not make it; nothing is known, retry later."""
+
+
+class ReceiptConflict(SyncError):
+    """A concurrent transaction wrote the same receipt first; the engine re-reads it."""
+
+
+class ProtocolError(CgtError):
+    """An envelope the other side cannot accept: malformed, or a protocol it no longer speaks."""
+
+    status = 400
+    default_code = "bad_request"
+
+    @property
+    def update_required(self) -> bool:
+        return self.code == "unsupported_protocol"

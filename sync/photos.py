@@ -1,0 +1,219 @@
+"""Photos travel on their own path: resumable, chunked, identified by their sha256.
+
+Device side, :class:`PhotoQueue` keeps one item per photo in the client store (so it survives
+the app being killed), resumes from the offset the server reports, and isolates failures per
+item: one bad photo goes to "needs attention" and never stalls the others; a photo over the
+size cap is refused at once instead of looping forever. Server side, :func:`accept_chunk`
+is the pure assembly rule: given the bytes received so far, a chunk and its offset, the new
+state, with the sha256 verified when the last byte arrives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from shared_models.errors import CgtError
+
+from .client_store import ClientStore
+from .errors import TransportError
+from .schedule import Backoff
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+CHUNK_BYTES = 256 * 1024
+ALLOWED_MIME = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+
+class PhotoStatus(StrEnum):
+    WAITING = "waiting"
+    UPLOADED = "uploaded"
+    ATTENTION = "attention"
+
+
+@dataclass(frozen=True)
+class PhotoItem:
+    sha256: str
+    size: int
+    mime: str
+    offset: int = 0
+    status: PhotoStatus = PhotoStatus.WAITING
+    failures: int = 0
+    retry_at: str | None = None  # ISO time before which this item is not tried again
+    code: str | None = None
+    message: str | None = None
+    message_zh: str | None = None
+
+
+class PhotoTransport(Protocol):
+    def offset(self, sha256: str, size: int, mime: str) -> int:
+        """Start or resume an upload: how many bytes the server already holds."""
+        ...
+
+    def put_chunk(self, sha256: str, offset: int, chunk: bytes) -> int:
+        """Send bytes at ``offset``; returns the server's new offset. Raises CgtError
+        (hash_mismatch, payload_too_large, unsupported_media) or TransportError."""
+        ...
+
+
+PhotoSource = Callable[[str, int, int], bytes]  # read(sha256, offset, length)
+_KEY = "photo:"
+
+
+class PhotoQueue:
+    """The device's photo upload queue."""
+
+    def __init__(
+        self,
+        store: ClientStore,
+        transport: PhotoTransport,
+        source: PhotoSource,
+        clock: Callable[[], datetime],
+        rng: random.Random,
+        *,
+        chunk_bytes: int = CHUNK_BYTES,
+        max_bytes: int = MAX_PHOTO_BYTES,
+        max_failures: int = 6,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.store, self.transport, self.source = store, transport, source
+        self.clock, self.rng = clock, rng
+        self.chunk_bytes, self.max_bytes, self.max_failures = chunk_bytes, max_bytes, max_failures
+        self.backoff = backoff or Backoff()
+
+    def _put(self, item: PhotoItem) -> None:
+        with self.store.transaction() as tx:
+            tx.set_meta(_KEY + item.sha256, json.dumps(asdict(item)))
+
+    def add(self, sha256: str, size: int, mime: str) -> PhotoItem:
+        """Queue a photo; one over the cap or of the wrong type needs attention at once."""
+        existing = {i.sha256: i for i in self.items()}.get(sha256)
+        if existing is not None:
+            return existing
+        item = PhotoItem(sha256, size, mime)
+        if size > self.max_bytes:
+            item = self._attention(item, CgtError("payload_too_large"))
+        elif mime not in ALLOWED_MIME:
+            item = self._attention(item, CgtError("unsupported_media"))
+        self._put(item)
+        return item
+
+    def items(self) -> list[PhotoItem]:
+        with self.store.transaction() as tx:
+            rows = tx.meta_items(_KEY)
+        items = []
+        for _, raw in rows:
+            d = json.loads(raw)
+            d["status"] = PhotoStatus(d["status"])
+            items.append(PhotoItem(**d))
+        return items
+
+    def status_of(self, shas: Iterable[str]) -> dict[str, PhotoStatus]:
+        """For the app: which photos of a case are uploaded, waiting or need attention."""
+        known = {i.sha256: i.status for i in self.items()}
+        return {s: known.get(s, PhotoStatus.ATTENTION) for s in shas}
+
+    def discard(self, sha256: str) -> None:
+        with self.store.transaction() as tx:
+            tx.delete_meta(_KEY + sha256)
+
+    def retry(self, sha256: str) -> None:
+        for item in self.items():
+            if item.sha256 == sha256 and item.status is PhotoStatus.ATTENTION:
+                self._put(
+                    replace(
+                        item,
+                        status=PhotoStatus.WAITING,
+                        failures=0,
+                        retry_at=None,
+                        code=None,
+                        message=None,
+                        message_zh=None,
+                    )
+                )
+
+    @staticmethod
+    def _attention(item: PhotoItem, error: CgtError) -> PhotoItem:
+        return replace(
+            item,
+            status=PhotoStatus.ATTENTION,
+            code=error.code,
+            message=error.message,
+            message_zh=error.message_zh,
+        )
+
+    def run(self) -> None:
+        """Upload every waiting photo that is due; stops early only when the network is gone."""
+        now = self.clock()
+        for item in self.items():
+            if item.status is not PhotoStatus.WAITING:
+                continue
+            if item.retry_at is not None and datetime.fromisoformat(item.retry_at) > now:
+                continue
+            try:
+                offset = self.transport.offset(item.sha256, item.size, item.mime)
+            except TransportError:
+                return  # nobody answers: the other photos would fail the same way
+            except CgtError as error:
+                self._put(self._attention(item, error))
+                continue
+            self._put(self._upload(replace(item, offset=offset)))
+
+    def _upload(self, item: PhotoItem) -> PhotoItem:
+        try:
+            while item.offset < item.size:
+                chunk = self.source(item.sha256, item.offset, self.chunk_bytes)
+                if not chunk:
+                    raise CgtError("not_found")  # the file went missing on the phone
+                new_offset = self.transport.put_chunk(item.sha256, item.offset, chunk)
+                if new_offset == item.offset:
+                    raise TransportError("the server did not take the chunk")
+                item = replace(item, offset=new_offset, failures=0)
+                self._put(item)
+            return replace(item, status=PhotoStatus.UPLOADED, retry_at=None)
+        except CgtError as error:
+            return self._attention(item, error)
+        except TransportError:
+            failures = item.failures + 1
+            if failures >= self.max_failures:
+                return self._attention(item, CgtError("upload_failed", attempts=failures))
+            wait = self.backoff.delay(failures, self.rng)
+            return replace(item, failures=failures, retry_at=(self.clock() + wait).isoformat())
+
+
+# ---------------------------------------------------------------- server side
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    data: bytes  # what the server now holds for this upload
+    complete: bool
+
+
+def accept_chunk(
+    have: bytes,
+    offset: int,
+    chunk: bytes,
+    *,
+    sha256: str,
+    size: int,
+    max_bytes: int = MAX_PHOTO_BYTES,
+) -> ChunkOutcome:
+    """Assemble an upload. A chunk at the wrong offset changes nothing (the device resumes
+    from ``len(data)``); bytes past the declared size or the cap are refused; on the last byte
+    the sha256 is verified and a mismatch refused (the caller drops what it held)."""
+    if size > max_bytes or (offset == len(have) and len(have) + len(chunk) > size):
+        raise CgtError("payload_too_large")
+    if offset != len(have):
+        return ChunkOutcome(have, len(have) == size)
+    data = have + chunk
+    if len(data) < size:
+        return ChunkOutcome(data, False)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise CgtError("hash_mismatch", sha256=sha256)
+    return ChunkOutcome(data, True)

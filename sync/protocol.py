@@ -1,0 +1,321 @@
+"""Sync protocol version 1: the envelopes, their JSON form and their validation.
+
+Every envelope has ``to_json()`` and a ``from_json()`` that rejects anything malformed with
+a :class:`ProtocolError` (``bad_request``, or ``unsupported_protocol`` which tells the user
+to update the app). The rules these envelopes obey are in ``docs/sync-protocol.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .errors import ProtocolError
+
+PROTOCOL_VERSION = 1
+SUPPORTED_PROTOCOLS = frozenset({1})
+MAX_PUSH = 100  # mutations per push request
+MAX_PAGE = 500  # changes per pull page
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_MUTATION_NAME = re.compile(r"^[a-z][a-z0-9_]*\.v[1-9][0-9]*$")
+
+Json = dict[str, Any]
+
+
+class Status(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+
+
+class Op(StrEnum):
+    UPSERT = "upsert"
+    REMOVE = "remove"
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def _bad(path: str, why: str) -> ProtocolError:
+    return ProtocolError("bad_request", errors={path: why})
+
+
+def _obj(value: object, path: str) -> Json:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise _bad(path, "must be an object")
+    return value
+
+
+def _int(value: object, path: str, *, minimum: int = 0, optional: bool = False) -> int:
+    if value is None and optional:
+        return -1
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _bad(path, f"must be an integer >= {minimum}")
+    return value
+
+
+def _str(value: object, path: str, pattern: re.Pattern[str] | None = None) -> str:
+    if not isinstance(value, str) or (pattern is not None and not pattern.match(value)):
+        raise _bad(path, "must be a string" + (f" matching {pattern.pattern}" if pattern else ""))
+    return value
+
+
+def _opt_str(value: object, path: str) -> str | None:
+    return None if value is None else _str(value, path)
+
+
+def _list(value: object, path: str, maximum: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise _bad(path, "must be a list")
+    if len(value) > maximum:
+        raise _bad(path, f"at most {maximum} items")
+    return value
+
+
+def check_protocol(doc: Json) -> int:
+    """Refuse an envelope whose protocol version this side does not speak."""
+    version = doc.get("protocol")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise _bad("protocol", "must be an integer")
+    if version not in SUPPORTED_PROTOCOLS:
+        raise ProtocolError(
+            "unsupported_protocol", version=version, supported=max(SUPPORTED_PROTOCOLS)
+        )
+    return version
+
+
+# ---------------------------------------------------------------- push
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One named, versioned action a device did, numbered per install."""
+
+    client_id: str
+    seq: int
+    name: str
+    args: Json
+    base_version: int | None = None
+
+    def to_json(self) -> Json:
+        return {
+            "client_id": self.client_id,
+            "seq": self.seq,
+            "name": self.name,
+            "args": self.args,
+            "base_version": self.base_version,
+        }
+
+    @classmethod
+    def from_json(cls, doc: object, path: str = "mutation") -> Mutation:
+        d = _obj(doc, path)
+        base = _int(d.get("base_version"), f"{path}.base_version", optional=True)
+        return cls(
+            client_id=_str(d.get("client_id"), f"{path}.client_id", _CLIENT_ID),
+            seq=_int(d.get("seq"), f"{path}.seq", minimum=1),
+            name=_str(d.get("name"), f"{path}.name", _MUTATION_NAME),
+            args=_obj(d.get("args"), f"{path}.args"),
+            base_version=None if base < 0 else base,
+        )
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    client_id: str
+    mutations: tuple[Mutation, ...]
+    protocol: int = PROTOCOL_VERSION
+
+    def to_json(self) -> Json:
+        return {
+            "protocol": self.protocol,
+            "client_id": self.client_id,
+            "mutations": [m.to_json() for m in self.mutations],
+        }
+
+    @classmethod
+    def from_json(cls, doc: object) -> PushRequest:
+        d = _obj(doc, "push")
+        protocol = check_protocol(d)
+        client_id = _str(d.get("client_id"), "client_id", _CLIENT_ID)
+        items = _list(d.get("mutations"), "mutations", MAX_PUSH)
+        mutations = tuple(Mutation.from_json(m, f"mutations[{i}]") for i, m in enumerate(items))
+        for i, m in enumerate(mutations):
+            if m.client_id != client_id:
+                raise _bad(f"mutations[{i}].client_id", "must equal the request's client_id")
+        return cls(client_id=client_id, mutations=mutations, protocol=protocol)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One record as a device should now hold it: upserted with ``data``, or removed."""
+
+    collection: str
+    id: str
+    op: Op
+    version: int
+    data: Json | None = None
+
+    def to_json(self) -> Json:
+        return {
+            "collection": self.collection,
+            "id": self.id,
+            "op": self.op.value,
+            "version": self.version,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_json(cls, doc: object, path: str = "change") -> Change:
+        d = _obj(doc, path)
+        op_text = _str(d.get("op"), f"{path}.op")
+        if op_text not in {o.value for o in Op}:
+            raise _bad(f"{path}.op", "must be upsert or remove")
+        op = Op(op_text)
+        data = d.get("data")
+        if op is Op.UPSERT:
+            data = _obj(data, f"{path}.data")
+        elif data is not None:
+            raise _bad(f"{path}.data", "must be null for a removal")
+        return cls(
+            collection=_str(d.get("collection"), f"{path}.collection"),
+            id=_str(d.get("id"), f"{path}.id"),
+            op=op,
+            version=_int(d.get("version"), f"{path}.version", minimum=1),
+            data=data,
+        )
+
+
+@dataclass(frozen=True)
+class MutationResult:
+    """The server's answer for one mutation; ``changes`` echo what it wrote, for this device."""
+
+    seq: int
+    status: Status
+    code: str | None = None
+    message: str | None = None
+    message_zh: str | None = None
+    result: Json = field(default_factory=dict)
+    changes: tuple[Change, ...] = ()
+
+    def to_json(self) -> Json:
+        return {
+            "seq": self.seq,
+            "status": self.status.value,
+            "code": self.code,
+            "message": self.message,
+            "message_zh": self.message_zh,
+            "result": self.result,
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+    @classmethod
+    def from_json(cls, doc: object, path: str = "result") -> MutationResult:
+        d = _obj(doc, path)
+        status_text = _str(d.get("status"), f"{path}.status")
+        if status_text not in {s.value for s in Status}:
+            raise _bad(f"{path}.status", "must be applied, duplicate or refused")
+        status = Status(status_text)
+        code = _opt_str(d.get("code"), f"{path}.code")
+        if status is Status.REFUSED and not code:
+            raise _bad(f"{path}.code", "a refusal must carry a reason code")
+        items = _list(d.get("changes", []), f"{path}.changes", 10 * MAX_PAGE)
+        return cls(
+            seq=_int(d.get("seq"), f"{path}.seq", minimum=1),
+            status=status,
+            code=code,
+            message=_opt_str(d.get("message"), f"{path}.message"),
+            message_zh=_opt_str(d.get("message_zh"), f"{path}.message_zh"),
+            result=_obj(d.get("result", {}), f"{path}.result"),
+            changes=tuple(Change.from_json(c, f"{path}.changes[{i}]") for i, c in enumerate(items)),
+        )
+
+
+@dataclass(frozen=True)
+class PushResponse:
+    results: tuple[MutationResult, ...]
+    protocol: int = PROTOCOL_VERSION
+
+    def to_json(self) -> Json:
+        return {"protocol": self.protocol, "results": [r.to_json() for r in self.results]}
+
+    @classmethod
+    def from_json(cls, doc: object) -> PushResponse:
+        d = _obj(doc, "push_response")
+        protocol = check_protocol(d)
+        items = _list(d.get("results"), "results", MAX_PUSH)
+        results = tuple(MutationResult.from_json(r, f"results[{i}]") for i, r in enumerate(items))
+        return cls(results=results, protocol=protocol)
+
+
+# ---------------------------------------------------------------- pull
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    client_id: str
+    cursor: str = ""  # opaque; "" means "from the beginning"
+    limit: int = 100
+    scope: tuple[str, ...] = ()  # collections wanted; () means all the user may see
+    protocol: int = PROTOCOL_VERSION
+
+    def to_json(self) -> Json:
+        return {
+            "protocol": self.protocol,
+            "client_id": self.client_id,
+            "cursor": self.cursor,
+            "limit": self.limit,
+            "scope": list(self.scope),
+        }
+
+    @classmethod
+    def from_json(cls, doc: object) -> PullRequest:
+        d = _obj(doc, "pull")
+        protocol = check_protocol(d)
+        limit = _int(d.get("limit", 100), "limit", minimum=1)
+        if limit > MAX_PAGE:
+            raise _bad("limit", f"at most {MAX_PAGE}")
+        scope = _list(d.get("scope", []), "scope", 100)
+        return cls(
+            client_id=_str(d.get("client_id"), "client_id", _CLIENT_ID),
+            cursor=_str(d.get("cursor", ""), "cursor"),
+            limit=limit,
+            scope=tuple(sorted({_str(s, "scope[]") for s in scope})),
+            protocol=protocol,
+        )
+
+
+@dataclass(frozen=True)
+class PullPage:
+    changes: tuple[Change, ...]
+    cursor: str
+    has_more: bool
+    reset: bool = False  # drop every local copy first (full resync); the outbox is kept
+    protocol: int = PROTOCOL_VERSION
+
+    def to_json(self) -> Json:
+        return {
+            "protocol": self.protocol,
+            "changes": [c.to_json() for c in self.changes],
+            "cursor": self.cursor,
+            "has_more": self.has_more,
+            "reset": self.reset,
+        }
+
+    @classmethod
+    def from_json(cls, doc: object) -> PullPage:
+        d = _obj(doc, "page")
+        protocol = check_protocol(d)
+        items = _list(d.get("changes"), "changes", MAX_PAGE)
+        has_more, reset = d.get("has_more"), d.get("reset", False)
+        if not isinstance(has_more, bool) or not isinstance(reset, bool):
+            raise _bad("has_more", "has_more and reset must be booleans")
+        return cls(
+            changes=tuple(Change.from_json(c, f"changes[{i}]") for i, c in enumerate(items)),
+            cursor=_str(d.get("cursor"), "cursor"),
+            has_more=has_more,
+            reset=reset,
+            protocol=protocol,
+        )

@@ -1,0 +1,350 @@
+"""The server configuration of the sync engine: apply pushes exactly once, serve pulls.
+
+``apply_push`` takes each mutation of a device in ``seq`` order and, in one store
+transaction, runs its handler and writes its receipt; a retry finds the receipt and gets the
+same answer replayed. ``pull`` serves the change log after a cursor, scoped to what the user
+may see, paged, with removals for records they lost access to and a full resync (``reset``)
+when the cursor is older than the retention period or the user's scope changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from shared_models.errors import CgtError, Conflict
+
+from .errors import ProtocolError, ReceiptConflict, SyncError
+from .mutations import Registry
+from .protocol import (
+    Change,
+    Json,
+    Mutation,
+    MutationResult,
+    Op,
+    PullPage,
+    PullRequest,
+    PushRequest,
+    PushResponse,
+    Status,
+    check_protocol,
+)
+from .server_store import NewChange, Peer, Receipt, Record, ServerStore, ServerTx
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def view_for(change: NewChange, audiences: frozenset[str]) -> Change | None:
+    """The change as a device with ``audiences`` must see it, or None if it concerns them not.
+
+    A record the device could see before and cannot see now arrives as a removal.
+    """
+    if change.op is Op.UPSERT and change.audience & audiences:
+        return Change(change.collection, change.id, Op.UPSERT, change.version, change.data)
+    if (change.audience | change.prev_audience) & audiences:
+        return Change(change.collection, change.id, Op.REMOVE, change.version, None)
+    return None
+
+
+class Writer:
+    """Writes device-facing records and logs their changes; flushed last in the transaction."""
+
+    def __init__(self, tx: ServerTx, origin: str | None, now: datetime) -> None:
+        self.tx = tx
+        self.origin = origin
+        self.now = now
+        self.changes: list[NewChange] = []
+
+    def get(self, collection: str, id: str) -> Record | None:
+        record = self.tx.get_record(collection, id)
+        return None if record is None or record.deleted else record
+
+    def write(
+        self,
+        collection: str,
+        id: str,
+        data: Json,
+        audience: frozenset[str] | set[str],
+        *,
+        expect_version: int | None = None,
+    ) -> Record:
+        """Create or replace a record; ``expect_version`` guards against lost updates."""
+        old = self.tx.get_record(collection, id)
+        current = 0 if old is None or old.deleted else old.version
+        if expect_version is not None and expect_version != current:
+            raise Conflict("version_conflict", current=current)
+        record = Record(collection, id, (old.version if old else 0) + 1, data, frozenset(audience))
+        self.tx.put_record(record)
+        prev = frozenset() if old is None or old.deleted else old.audience
+        self._log(record, Op.UPSERT, prev)
+        return record
+
+    def remove(self, collection: str, id: str) -> None:
+        old = self.tx.get_record(collection, id)
+        if old is None or old.deleted:
+            return
+        tomb = Record(collection, id, old.version + 1, {}, old.audience, deleted=True)
+        self.tx.put_record(tomb)
+        self._log(tomb, Op.REMOVE, old.audience)
+
+    def _log(self, record: Record, op: Op, prev: frozenset[str]) -> None:
+        data = record.data if op is Op.UPSERT else None
+        self.changes.append(
+            NewChange(
+                record.collection,
+                record.id,
+                op,
+                record.version,
+                data,
+                record.audience,
+                prev,
+                self.origin,
+                self.now,
+            )
+        )
+
+    def flush(self) -> None:
+        if self.changes:
+            self.tx.append_changes(self.changes)
+
+
+class MutationContext(Writer):
+    """What a handler gets: the writer plus who sent which mutation, based on which version."""
+
+    def __init__(self, tx: ServerTx, peer: Peer, mutation: Mutation, now: datetime) -> None:
+        super().__init__(tx, mutation.client_id, now)
+        self.peer = peer
+        self.actor = peer.actor
+        self.client_id = mutation.client_id
+        self.seq = mutation.seq
+        self.name = mutation.name
+        self.base_version = mutation.base_version
+
+    def check_base(self, record: Record | None) -> None:
+        """Refuse an edit based on an older version than the server holds (lost update)."""
+        current = 0 if record is None else record.version
+        if self.base_version is not None and self.base_version != current:
+            raise Conflict("version_conflict", current=current)
+
+
+@contextmanager
+def writer(store: ServerStore, clock: Clock) -> Iterator[Writer]:
+    """A transaction for server-side writers (web views, jobs): their changes sync too."""
+    with store.transaction() as tx:
+        w = Writer(tx, None, clock())
+        yield w
+        w.flush()
+
+
+# ---------------------------------------------------------------- push
+
+_Settled = MutationResult | Literal["new", "gap"]
+
+
+class _Refused(Exception):
+    def __init__(self, error: CgtError) -> None:
+        self.error = error
+
+
+def _settled(tx: ServerTx, peer: Peer, m: Mutation) -> _Settled:
+    state = tx.client_state(m.client_id, peer.key)
+    if state.owner != peer.key:
+        raise ProtocolError("forbidden")
+    receipt = tx.get_receipt(m.client_id, m.seq)
+    if receipt is not None:
+        return _replay(receipt)
+    if m.seq <= state.last_seq:
+        return _result(m.seq, Status.DUPLICATE, CgtError("receipt_expired"))
+    return "new" if m.seq == state.last_seq + 1 else "gap"
+
+
+def _replay(r: Receipt) -> MutationResult:
+    status = Status.DUPLICATE if r.status is Status.APPLIED else r.status
+    return MutationResult(r.seq, status, r.code, r.message, r.message_zh, r.result, r.changes)
+
+
+def _result(seq: int, status: Status, error: CgtError) -> MutationResult:
+    return MutationResult(seq, status, error.code, error.message, error.message_zh, {})
+
+
+def _run(ctx: MutationContext, registry: Registry, m: Mutation) -> Json:
+    try:
+        spec = registry.get(m.name)
+        if spec.handler is None:
+            raise CgtError("unknown_mutation", name=m.name)
+        return spec.handler(ctx, dict(m.args)) or {}
+    except SyncError:
+        raise  # the store failed, not the mutation: nothing is receipted, the device retries
+    except CgtError as error:
+        raise _Refused(error) from error
+    except Exception as error:  # a bug must not loop forever on every retry
+        log.exception("mutation %s (%s #%d) crashed", m.name, m.client_id, m.seq)
+        raise _Refused(CgtError("internal_error")) from error
+
+
+def _attempt(
+    store: ServerStore, registry: Registry, peer: Peer, m: Mutation, now: datetime
+) -> MutationResult | None:
+    try:
+        with store.transaction() as tx:
+            settled = _settled(tx, peer, m)
+            if settled != "new":
+                return None if settled == "gap" else settled
+            ctx = MutationContext(tx, peer, m, now)
+            result = _run(ctx, registry, m)
+            echo = tuple(c for c in (view_for(ch, peer.audiences) for ch in ctx.changes) if c)
+            tx.put_receipt(
+                Receipt(
+                    m.client_id, m.seq, m.name, Status.APPLIED, None, None, None, result, echo, now
+                )
+            )
+            tx.set_last_seq(m.client_id, m.seq)
+            ctx.flush()
+            return MutationResult(m.seq, Status.APPLIED, result=result, changes=echo)
+    except _Refused as refused:
+        error = refused.error  # the handler's writes were rolled back with the transaction
+    with store.transaction() as tx:
+        settled = _settled(tx, peer, m)
+        if settled != "new":
+            return None if settled == "gap" else settled
+        tx.put_receipt(
+            Receipt(
+                m.client_id,
+                m.seq,
+                m.name,
+                Status.REFUSED,
+                error.code,
+                error.message,
+                error.message_zh,
+                {},
+                (),
+                now,
+            )
+        )
+        tx.set_last_seq(m.client_id, m.seq)
+        return _result(m.seq, Status.REFUSED, error)
+
+
+def apply_push(
+    store: ServerStore, registry: Registry, request: PushRequest, peer: Peer, clock: Clock
+) -> PushResponse:
+    """Apply a device's mutations exactly once each, in seq order; one result per mutation.
+
+    A mutation whose predecessor has no receipt yet (a gap: an earlier batch is still on its
+    way) is left without a result, and so are the ones after it; the device sends them again.
+    """
+    check_protocol({"protocol": request.protocol})
+    results: list[MutationResult] = []
+    seen: set[int] = set()
+    for m in sorted(request.mutations, key=lambda m: m.seq):
+        if m.seq in seen:
+            continue
+        seen.add(m.seq)
+        for _ in range(3):
+            try:
+                outcome = _attempt(store, registry, peer, m, clock())
+                break
+            except ReceiptConflict:
+                continue  # a concurrent copy of this request won; its receipt answers us
+        else:
+            raise SyncError(f"receipt for {m.client_id} #{m.seq} kept conflicting")
+        if outcome is None:
+            break
+        results.append(outcome)
+    return PushResponse(tuple(results))
+
+
+# ---------------------------------------------------------------- pull
+
+
+@dataclass(frozen=True)
+class _Position:
+    kind: Literal["c", "s"]  # c: change log after n; s: snapshot taken at high water n
+    n: int
+    after: tuple[str, str] | None
+    scope: str
+
+    def encode(self) -> str:
+        raw = json.dumps([1, self.kind, self.n, self.after, self.scope], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> _Position | None:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            version, kind, n, after, scope = json.loads(raw)
+            if version != 1 or kind not in ("c", "s") or not isinstance(n, int):
+                return None
+            key = (str(after[0]), str(after[1])) if after else None
+            return cls(kind, n, key, str(scope))
+        except (ValueError, TypeError, IndexError):
+            return None
+
+
+def scope_key(peer: Peer, collections: tuple[str, ...]) -> str:
+    raw = json.dumps([sorted(peer.audiences), sorted(collections)])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def pull(store: ServerStore, request: PullRequest, peer: Peer) -> PullPage:
+    """One page of what changed for this user after the request's cursor."""
+    check_protocol({"protocol": request.protocol})
+    key = scope_key(peer, request.scope)
+    pos = _Position.decode(request.cursor) if request.cursor else None
+    with store.transaction() as tx:
+        reset = (
+            pos is None
+            or pos.scope != key
+            or (pos.kind == "c" and pos.n < tx.min_retained_cursor())
+        )
+        if pos is None or reset:
+            pos = _Position("s", tx.high_water(), None, key)
+        if pos.kind == "s":
+            records = tx.records_after(pos.after, peer.audiences, request.scope, request.limit + 1)
+            page = records[: request.limit]
+            changes = tuple(Change(r.collection, r.id, Op.UPSERT, r.version, r.data) for r in page)
+            if len(records) > request.limit:
+                nxt = _Position("s", pos.n, (page[-1].collection, page[-1].id), key)
+            else:
+                nxt = _Position("c", pos.n, None, key)  # snapshot done: the log from its start
+            return PullPage(changes, nxt.encode(), has_more=True, reset=reset)
+        high = tx.high_water()  # read first: only changes at or below it are surely committed
+        rows = tx.changes_after(
+            pos.n, high, peer.audiences, request.scope, request.client_id, request.limit
+        )
+        seen = tuple(c for c in (view_for(r.change, peer.audiences) for r in rows) if c)
+        full = len(rows) >= request.limit
+        last = rows[-1].cursor if full else high
+        return PullPage(seen, _Position("c", last, None, key).encode(), has_more=last < high)
+
+
+def prune(store: ServerStore, now: datetime, retention: timedelta) -> None:
+    """Forget changes and receipts older than the retention period (a nightly job)."""
+    with store.transaction() as tx:
+        tx.prune(now - retention)
+
+
+class SyncServer:
+    """The server configuration: store, registry and clock bound together for the web edge."""
+
+    def __init__(self, store: ServerStore, registry: Registry, clock: Clock) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+
+    def push(self, request: PushRequest, peer: Peer) -> PushResponse:
+        return apply_push(self.store, self.registry, request, peer, self.clock)
+
+    def pull(self, request: PullRequest, peer: Peer) -> PullPage:
+        return pull(self.store, request, peer)
+
+    def writer(self) -> AbstractContextManager[Writer]:
+        return writer(self.store, self.clock)

@@ -1,0 +1,1 @@
+"""Storage adapters of the sync engine: in-memory (tests) and SQLite (the phone)."""

@@ -1,0 +1,299 @@
+"""In-memory client and server stores, for tests and the loopback test kit.
+
+Transactions are real enough to test the engine: writes are invisible to others until
+commit, a failed block rolls back, and faults can be armed: the app killed at a commit
+(:class:`AppKilled`) or the server dying with a transaction in flight (:class:`ServerCrashed`).
+The server store numbers changes at commit time, in commit order: the in-memory form of the
+PostgreSQL counter rule (see ``sync.server_store``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay
+from ..errors import ReceiptConflict, SyncError
+from ..server_store import ClientState, LoggedChange, NewChange, Receipt, Record
+
+
+class AppKilled(Exception):
+    """Test fault: the app died before this local transaction committed."""
+
+
+class ServerCrashed(SyncError):
+    """Test fault: the server died before this transaction committed."""
+
+
+# ---------------------------------------------------------------- server
+
+
+@dataclass
+class _ServerData:
+    clients: dict[str, ClientState] = field(default_factory=dict)
+    receipts: dict[tuple[str, int], Receipt] = field(default_factory=dict)
+    records: dict[tuple[str, str], Record] = field(default_factory=dict)
+    log: list[LoggedChange] = field(default_factory=list)
+    counter: int = 0
+    min_retained: int = 0
+
+
+class MemoryServerTx:
+    def __init__(self, data: _ServerData) -> None:
+        self._d = data
+        self.clients: dict[str, ClientState] = {}
+        self.receipts: dict[tuple[str, int], Receipt] = {}
+        self.records: dict[tuple[str, str], Record] = {}
+        self.changes: list[NewChange] = []
+        self.prune_before: datetime | None = None
+
+    def client_state(self, client_id: str, owner: str) -> ClientState:
+        state = self.clients.get(client_id) or self._d.clients.get(client_id)
+        if state is None:
+            state = self.clients[client_id] = ClientState(owner, 0)
+        return state
+
+    def set_last_seq(self, client_id: str, seq: int) -> None:
+        self.clients[client_id] = replace(self.client_state(client_id, ""), last_seq=seq)
+
+    def get_receipt(self, client_id: str, seq: int) -> Receipt | None:
+        key = (client_id, seq)
+        return self.receipts.get(key) or self._d.receipts.get(key)
+
+    def put_receipt(self, receipt: Receipt) -> None:
+        self.receipts[(receipt.client_id, receipt.seq)] = receipt
+
+    def get_record(self, collection: str, id: str) -> Record | None:
+        key = (collection, id)
+        return self.records.get(key) or self._d.records.get(key)
+
+    def put_record(self, record: Record) -> None:
+        self.records[(record.collection, record.id)] = record
+
+    def append_changes(self, changes: Sequence[NewChange]) -> None:
+        self.changes.extend(changes)
+
+    def high_water(self) -> int:
+        return self._d.counter
+
+    def changes_after(
+        self,
+        cursor: int,
+        upto: int,
+        audiences: frozenset[str],
+        collections: tuple[str, ...],
+        exclude_origin: str | None,
+        limit: int,
+    ) -> list[LoggedChange]:
+        out = []
+        for row in self._d.log:
+            c = row.change
+            if not cursor < row.cursor <= upto or (collections and c.collection not in collections):
+                continue
+            if c.origin is not None and c.origin == exclude_origin:
+                continue
+            if (c.audience | c.prev_audience) & audiences:
+                out.append(row)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def records_after(
+        self,
+        after: tuple[str, str] | None,
+        audiences: frozenset[str],
+        collections: tuple[str, ...],
+        limit: int,
+    ) -> list[Record]:
+        merged = {**self._d.records, **self.records}
+        keys = sorted(k for k in merged if after is None or k > after)
+        out = []
+        for key in keys:
+            r = merged[key]
+            if r.deleted or not r.audience & audiences:
+                continue
+            if collections and r.collection not in collections:
+                continue
+            out.append(r)
+            if len(out) >= limit:
+                break
+        return out
+
+    def min_retained_cursor(self) -> int:
+        return self._d.min_retained
+
+    def prune(self, before: datetime) -> None:
+        self.prune_before = before
+
+
+class MemoryServerStore:
+    """The server's committed state; survives a simulated restart, loses what was in flight."""
+
+    def __init__(self) -> None:
+        self._d = _ServerData()
+        self._lock = threading.Lock()
+        self._crash_in: int | None = None
+
+    def crash_after(self, commits: int) -> None:
+        """Arm a fault: the commit after ``commits`` more commits dies (server restart)."""
+        self._crash_in = commits
+
+    def crash_after_cancel(self) -> None:
+        self._crash_in = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryServerTx]:
+        tx = MemoryServerTx(self._d)
+        yield tx
+        self._commit(tx)
+
+    def _commit(self, tx: MemoryServerTx) -> None:
+        with self._lock:
+            if self._crash_in is not None:
+                if self._crash_in == 0:
+                    self._crash_in = None
+                    raise ServerCrashed("server restarted with a transaction in flight")
+                self._crash_in -= 1
+            d = self._d
+            if any(key in d.receipts for key in tx.receipts):
+                raise ReceiptConflict("receipt written concurrently")
+            d.clients.update(tx.clients)
+            d.receipts.update(tx.receipts)
+            d.records.update(tx.records)
+            for change in tx.changes:  # numbered now, in commit order
+                d.counter += 1
+                d.log.append(LoggedChange(d.counter, change))
+            if tx.prune_before is not None:
+                cut = tx.prune_before
+                gone = [r.cursor for r in d.log if r.change.at < cut]
+                if gone:
+                    d.min_retained = max(d.min_retained, max(gone))
+                d.log = [r for r in d.log if r.cursor > d.min_retained]
+                d.receipts = {k: v for k, v in d.receipts.items() if v.at is None or v.at >= cut}
+
+    # inspection helpers for tests
+    def receipts(self) -> dict[tuple[str, int], Receipt]:
+        return dict(self._d.receipts)
+
+    def records(self) -> dict[tuple[str, str], Record]:
+        return dict(self._d.records)
+
+    def origin_of(self, collection: str, id: str, version: int) -> str | None:
+        for row in self._d.log:
+            c = row.change
+            if (c.collection, c.id, c.version) == (collection, id, version):
+                return c.origin
+        return None
+
+
+# ---------------------------------------------------------------- client
+
+
+@dataclass
+class _ClientData:
+    meta: dict[str, str] = field(default_factory=dict)
+    outbox: dict[int, OutboxEntry] = field(default_factory=dict)
+    records: dict[tuple[str, str], LocalRecord] = field(default_factory=dict)
+    overlays: dict[tuple[int, str, str], Overlay] = field(default_factory=dict)
+
+    def copy(self) -> _ClientData:
+        return _ClientData(
+            dict(self.meta), dict(self.outbox), dict(self.records), dict(self.overlays)
+        )
+
+
+class MemoryClientTx:
+    def __init__(self, data: _ClientData) -> None:
+        self.d = data
+
+    def get_meta(self, key: str) -> str | None:
+        return self.d.meta.get(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.d.meta[key] = value
+
+    def delete_meta(self, key: str) -> None:
+        self.d.meta.pop(key, None)
+
+    def meta_items(self, prefix: str) -> list[tuple[str, str]]:
+        return sorted((k, v) for k, v in self.d.meta.items() if k.startswith(prefix))
+
+    def add_outbox(self, entry: OutboxEntry) -> None:
+        if entry.seq in self.d.outbox:
+            raise ValueError(f"outbox already holds #{entry.seq}")
+        self.d.outbox[entry.seq] = entry
+
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        self.d.outbox[entry.seq] = entry
+
+    def get_outbox(self, seq: int) -> OutboxEntry | None:
+        return self.d.outbox.get(seq)
+
+    def delete_outbox(self, seq: int) -> None:
+        self.d.outbox.pop(seq, None)
+
+    def outbox(self, status: EntryStatus, limit: int) -> list[OutboxEntry]:
+        return [e for _, e in sorted(self.d.outbox.items()) if e.status is status][:limit]
+
+    def count_outbox(self, status: EntryStatus) -> int:
+        return sum(1 for e in self.d.outbox.values() if e.status is status)
+
+    def get_record(self, collection: str, id: str) -> LocalRecord | None:
+        return self.d.records.get((collection, id))
+
+    def put_record(self, record: LocalRecord) -> None:
+        self.d.records[(record.collection, record.id)] = record
+
+    def records(self, collection: str) -> list[LocalRecord]:
+        return [r for k, r in sorted(self.d.records.items()) if k[0] == collection]
+
+    def collections(self) -> list[str]:
+        return sorted({c for c, _ in self.d.records})
+
+    def tombstone_all(self) -> None:
+        for key, r in self.d.records.items():
+            self.d.records[key] = replace(r, data=None)
+
+    def put_overlay(self, overlay: Overlay) -> None:
+        self.d.overlays[(overlay.seq, overlay.collection, overlay.id)] = overlay
+
+    def latest_overlay(self, collection: str, id: str) -> Overlay | None:
+        found = [o for k, o in self.d.overlays.items() if k[1:] == (collection, id)]
+        return max(found, key=lambda o: o.seq) if found else None
+
+    def overlays(self, collection: str) -> list[Overlay]:
+        latest: dict[str, Overlay] = {}
+        for o in sorted(self.d.overlays.values(), key=lambda o: o.seq):
+            if o.collection == collection:
+                latest[o.id] = o
+        return [latest[k] for k in sorted(latest)]
+
+    def drop_overlay(self, seq: int) -> None:
+        for key in [k for k in self.d.overlays if k[0] == seq]:
+            del self.d.overlays[key]
+
+
+class MemoryClientStore:
+    """A device's store in memory; ``kill_at`` arms the app dying at a chosen commit."""
+
+    def __init__(self) -> None:
+        self._d = _ClientData()
+        self._kill_in: int | None = None
+
+    def kill_at(self, commits: int = 0) -> None:
+        """Arm a fault: the commit after ``commits`` more commits dies with the app."""
+        self._kill_in = commits
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryClientTx]:
+        tx = MemoryClientTx(self._d.copy())
+        yield tx
+        if self._kill_in is not None:
+            if self._kill_in == 0:
+                self._kill_in = None
+                raise AppKilled("the app was killed before this commit")
+            self._kill_in -= 1
+        self._d = tx.d

@@ -1,0 +1,243 @@
+"""The phone's store: the ``ClientStore`` protocol on stdlib ``sqlite3``.
+
+WAL journal with ``synchronous=FULL`` and one ``BEGIN IMMEDIATE … COMMIT`` per engine
+transaction: a page and its cursor, or a mutation and its outbox row, land together or not
+at all, whenever the app is killed. The schema migrates itself forward when the app updates
+(``MIGRATIONS``; ``schema_version`` records how far it got, in the same transaction as each
+step).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay
+from ..protocol import Json
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY,
+        local_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        args TEXT NOT NULL,
+        base_version INTEGER,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        code TEXT, message TEXT, message_zh TEXT
+    );
+    CREATE INDEX outbox_status ON outbox (status, seq);
+    CREATE TABLE records (
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        data TEXT,
+        PRIMARY KEY (collection, id)
+    );
+    CREATE TABLE overlay (
+        seq INTEGER NOT NULL,
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        data TEXT,
+        PRIMARY KEY (seq, collection, id)
+    );
+    CREATE INDEX overlay_record ON overlay (collection, id, seq);
+    """,
+]
+
+
+def _dump(data: Json | None) -> str | None:
+    return None if data is None else json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _load(text: str | None) -> Json | None:
+    if text is None:
+        return None
+    value = json.loads(text)
+    assert isinstance(value, dict)
+    return value
+
+
+def _entry(row: sqlite3.Row) -> OutboxEntry:
+    return OutboxEntry(
+        seq=row["seq"],
+        local_id=row["local_id"],
+        name=row["name"],
+        args=_load(row["args"]) or {},
+        base_version=row["base_version"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        status=EntryStatus(row["status"]),
+        code=row["code"],
+        message=row["message"],
+        message_zh=row["message_zh"],
+    )
+
+
+class SqliteClientTx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def meta_items(self, prefix: str) -> list[tuple[str, str]]:
+        rows = self.db.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return [(str(k), str(v)) for k, v in rows]
+
+    def add_outbox(self, entry: OutboxEntry) -> None:
+        self.db.execute(
+            "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.seq,
+                entry.local_id,
+                entry.name,
+                _dump(entry.args),
+                entry.base_version,
+                entry.created_at.isoformat(),
+                entry.status.value,
+                entry.code,
+                entry.message,
+                entry.message_zh,
+            ),
+        )
+
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        self.delete_outbox(entry.seq)
+        self.add_outbox(entry)
+
+    def get_outbox(self, seq: int) -> OutboxEntry | None:
+        row = self.db.execute("SELECT * FROM outbox WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else _entry(row)
+
+    def delete_outbox(self, seq: int) -> None:
+        self.db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def outbox(self, status: EntryStatus, limit: int) -> list[OutboxEntry]:
+        rows = self.db.execute(
+            "SELECT * FROM outbox WHERE status = ? ORDER BY seq LIMIT ?", (status.value, limit)
+        )
+        return [_entry(r) for r in rows]
+
+    def count_outbox(self, status: EntryStatus) -> int:
+        row = self.db.execute("SELECT count(*) FROM outbox WHERE status = ?", (status.value,))
+        return int(row.fetchone()[0])
+
+    def get_record(self, collection: str, id: str) -> LocalRecord | None:
+        row = self.db.execute(
+            "SELECT version, data FROM records WHERE collection = ? AND id = ?", (collection, id)
+        ).fetchone()
+        return None if row is None else LocalRecord(collection, id, row[0], _load(row[1]))
+
+    def put_record(self, record: LocalRecord) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
+            (record.collection, record.id, record.version, _dump(record.data)),
+        )
+
+    def records(self, collection: str) -> list[LocalRecord]:
+        rows = self.db.execute(
+            "SELECT id, version, data FROM records WHERE collection = ? ORDER BY id", (collection,)
+        )
+        return [LocalRecord(collection, i, v, _load(d)) for i, v, d in rows]
+
+    def collections(self) -> list[str]:
+        rows = self.db.execute("SELECT DISTINCT collection FROM records ORDER BY collection")
+        return [str(r[0]) for r in rows]
+
+    def tombstone_all(self) -> None:
+        self.db.execute("UPDATE records SET data = NULL")
+
+    def put_overlay(self, overlay: Overlay) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO overlay VALUES (?, ?, ?, ?)",
+            (overlay.seq, overlay.collection, overlay.id, _dump(overlay.data)),
+        )
+
+    def latest_overlay(self, collection: str, id: str) -> Overlay | None:
+        row = self.db.execute(
+            "SELECT seq, data FROM overlay WHERE collection = ? AND id = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (collection, id),
+        ).fetchone()
+        return None if row is None else Overlay(row[0], collection, id, _load(row[1]))
+
+    def overlays(self, collection: str) -> list[Overlay]:
+        rows = self.db.execute(
+            "SELECT o.seq, o.id, o.data FROM overlay o WHERE o.collection = ? AND o.seq = "
+            "(SELECT max(seq) FROM overlay WHERE collection = o.collection AND id = o.id) "
+            "ORDER BY o.id",
+            (collection,),
+        )
+        return [Overlay(s, collection, i, _load(d)) for s, i, d in rows]
+
+    def drop_overlay(self, seq: int) -> None:
+        self.db.execute("DELETE FROM overlay WHERE seq = ?", (seq,))
+
+
+class SqliteClientStore:
+    """The device store in one SQLite file; open it at app start, close it at exit."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.migrate()
+
+    def schema_version(self) -> int:
+        exists = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        if not exists:
+            return 0
+        row = self.db.execute("SELECT version FROM schema_version").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def migrate(self) -> None:
+        """Bring the schema up to date, one step per transaction."""
+        self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = self.schema_version()
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute("DELETE FROM schema_version")
+                self.db.execute("INSERT INTO schema_version VALUES (?)", (number,))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteClientTx]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield SqliteClientTx(self.db)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()

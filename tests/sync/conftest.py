@@ -1,0 +1,66 @@
+"""Fixtures of the sync tests: a loopback world of one server and devices, all in memory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from sync.client import SyncClient
+from sync.client_store import ClientStore
+from sync.server import SyncServer
+from sync.server_store import Peer
+from sync.testkit import (
+    FixedClock,
+    LoopbackTransport,
+    MemoryClientStore,
+    MemoryServerStore,
+    SequentialIds,
+)
+
+from . import domain
+
+settings.register_profile(
+    "ci", max_examples=60, derandomize=True, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "long", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+START = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+
+
+class World:
+    """One server and any number of devices on loopback transports."""
+
+    def __init__(self) -> None:
+        self.clock = FixedClock(START)
+        self.registry = domain.registry()
+        self.store = MemoryServerStore()
+        self.server = SyncServer(self.store, self.registry, self.clock)
+
+    def device(
+        self, name: str, peer: Peer, store: ClientStore | None = None, **options: object
+    ) -> tuple[SyncClient, LoopbackTransport]:
+        transport = LoopbackTransport(self.server, peer)
+        client = SyncClient(
+            store or MemoryClientStore(), transport, self.registry, self.clock,
+            SequentialIds(name), **options,  # type: ignore[arg-type]
+        )
+        return client, transport
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+DeviceFactory = Callable[..., tuple[SyncClient, LoopbackTransport]]
