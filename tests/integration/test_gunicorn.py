@@ -32,9 +32,10 @@ def _wait_until_serving(base: str, proc: subprocess.Popen[bytes], deadline: floa
         if proc.poll() is not None:
             raise AssertionError(f"gunicorn exited early with {proc.returncode}")
         try:
-            requests.get(f"{base}/api/openapi.json", timeout=1)
+            requests.get(f"{base}/api/openapi.json", timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or listening while the workers still import the app.
             time.sleep(0.1)
     raise AssertionError("gunicorn did not start listening in time")
 
@@ -65,7 +66,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_serving(base, proc, started + BUDGET_S / 2)
+            _wait_until_serving(base, proc, started + BUDGET_S - 5)
             yield base
         finally:
             proc.send_signal(signal.SIGTERM)
