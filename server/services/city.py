@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
+from shared_models import catalogue
 from shared_models.catalogue import parse_catalogue
 from shared_models.enums import PHONE_ROLES, Role
 from shared_models.errors import InvalidInput
@@ -33,6 +34,7 @@ LEVEL_BY_LENGTH = {6: "district", 9: "street", 12: "community"}
 GRID_CODE_LENGTH = 15
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 MIN_PASSWORD = 8
+KEYWORD_SEPARATOR = "|"  # keywords may contain spaces ("manhole cover")
 M = TypeVar("M")
 
 
@@ -160,7 +162,7 @@ def import_catalogue(s: Session, doc: Any) -> dict[str, Counts]:
             {
                 **{k: flat[k] for k in ("code", "kind", "class_code", "class_name")},
                 **{k: flat[k] for k in ("class_name_en", "name", "name_en", "limits")},
-                "keywords": " ".join(c.keywords),
+                "keywords": KEYWORD_SEPARATOR.join(c.keywords),
                 "default_department_code": c.department,
                 "time_unit": flat["time_unit"],
                 "needs_verify": c.needs_verify,
@@ -172,6 +174,36 @@ def import_catalogue(s: Session, doc: Any) -> dict[str, Counts]:
     counts.removed = _deactivate_missing(existing.values(), {c.code for c in categories})
     s.flush()
     return {"categories": counts}
+
+
+def category_of(row: Category) -> catalogue.Category:
+    """The catalogue view of a stored category (what the API serves and cases use)."""
+    return catalogue.make_category(
+        code=row.code,
+        kind=row.kind,
+        class_code=row.class_code,
+        class_name=row.class_name,
+        class_name_en=row.class_name_en,
+        name=row.name,
+        name_en=row.name_en,
+        keywords=[k for k in row.keywords.split(KEYWORD_SEPARATOR) if k],
+        department=row.default_department_code,
+        limits=row.limits,
+        time_unit=row.time_unit,
+        needs_verify=row.needs_verify,
+    )
+
+
+def search_categories(
+    s: Session, query: str, kind: str | None = None
+) -> list[tuple[int, catalogue.Category]]:
+    """Active categories matching ``query`` with their rank (0 best), best first."""
+    stmt = select(Category).where(Category.active.is_(True))
+    if kind:
+        stmt = stmt.where(Category.kind == kind)
+    found = [category_of(row) for row in s.scalars(stmt)]
+    ranked = [(r, c) for c in found if (r := catalogue.rank(c, query)) is not None]
+    return sorted(ranked, key=lambda rc: (rc[0], rc[1].code))
 
 
 def _point(value: Any) -> tuple[float, float] | None:
