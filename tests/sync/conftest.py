@@ -24,7 +24,10 @@ from sync.testkit import (
 from . import domain
 
 settings.register_profile(
-    "ci", max_examples=60, derandomize=True, deadline=None,
+    "ci",
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
@@ -52,8 +55,12 @@ class World:
     ) -> tuple[SyncClient, LoopbackTransport]:
         transport = LoopbackTransport(self.server, peer)
         client = SyncClient(
-            store or MemoryClientStore(), transport, self.registry, self.clock,
-            SequentialIds(name), **options,  # type: ignore[arg-type]
+            store or MemoryClientStore(),
+            transport,
+            self.registry,
+            self.clock,
+            SequentialIds(name),
+            **options,  # type: ignore[arg-type]
         )
         return client, transport
 

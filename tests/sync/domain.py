@@ -101,12 +101,16 @@ def local_note(view: LocalView, args: Json) -> Sequence[LocalWrite]:
     current = view.get("cases", args["id"])
     if current is None:
         return []
-    return [LocalWrite("cases", args["id"], {**current, "notes": [*current["notes"], args["note_id"]]})]
+    return [
+        LocalWrite("cases", args["id"], {**current, "notes": [*current["notes"], args["note_id"]]})
+    ]
 
 
 def local_close(view: LocalView, args: Json) -> Sequence[LocalWrite]:
     current = view.get("cases", args["id"])
-    return [] if current is None else [LocalWrite("cases", args["id"], {**current, "state": "closed"})]
+    return (
+        [] if current is None else [LocalWrite("cases", args["id"], {**current, "state": "closed"})]
+    )
 
 
 def registry() -> Registry:

@@ -53,23 +53,35 @@ def test_an_old_client_is_told_to_update_in_both_languages() -> None:
         ({"protocol": 1, "client_id": "a b", "mutations": []}, "client_id"),
         ({"protocol": "1", "client_id": "d", "mutations": []}, "protocol"),
         (
-            {"protocol": 1, "client_id": "d", "mutations": [
-                {"client_id": "d", "seq": 0, "name": "x.v1", "args": {}}]},
+            {
+                "protocol": 1,
+                "client_id": "d",
+                "mutations": [{"client_id": "d", "seq": 0, "name": "x.v1", "args": {}}],
+            },
             "mutations[0].seq",
         ),
         (
-            {"protocol": 1, "client_id": "d", "mutations": [
-                {"client_id": "d", "seq": 1, "name": "report_case", "args": {}}]},
+            {
+                "protocol": 1,
+                "client_id": "d",
+                "mutations": [{"client_id": "d", "seq": 1, "name": "report_case", "args": {}}],
+            },
             "mutations[0].name",
         ),
         (
-            {"protocol": 1, "client_id": "d", "mutations": [
-                {"client_id": "other", "seq": 1, "name": "x.v1", "args": {}}]},
+            {
+                "protocol": 1,
+                "client_id": "d",
+                "mutations": [{"client_id": "other", "seq": 1, "name": "x.v1", "args": {}}],
+            },
             "mutations[0].client_id",
         ),
         (
-            {"protocol": 1, "client_id": "d", "mutations": [
-                {"client_id": "d", "seq": True, "name": "x.v1", "args": {}}]},
+            {
+                "protocol": 1,
+                "client_id": "d",
+                "mutations": [{"client_id": "d", "seq": True, "name": "x.v1", "args": {}}],
+            },
             "mutations[0].seq",
         ),
     ],

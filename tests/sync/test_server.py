@@ -67,8 +67,13 @@ def test_an_unknown_mutation_is_refused_with_update_advice(world: World) -> None
 def test_a_gap_in_numbering_waits_for_the_missing_batch(world: World) -> None:
     late = push(world, "d1", (3, "open_case.v1", open_args("c3")))
     assert late == ()
-    results = push(world, "d1", (1, "open_case.v1", open_args("c1")), (2, "note_case.v1",
-                   {"id": "c1", "note_id": "n"}), (3, "open_case.v1", open_args("c3")))
+    results = push(
+        world,
+        "d1",
+        (1, "open_case.v1", open_args("c1")),
+        (2, "note_case.v1", {"id": "c1", "note_id": "n"}),
+        (3, "open_case.v1", open_args("c3")),
+    )
     assert [r.status for r in results] == [Status.APPLIED] * 3
 
 
@@ -161,8 +166,15 @@ def test_a_change_committing_late_is_not_skipped(world: World) -> None:
     first, cursor = pull_all(world, D, cursor=cursor)
     assert [c.id for p in first for c in p.changes] == ["fast"]
     change = NewChange(
-        "cases", "slow", Op.UPSERT, 1, {"title": "slow"}, frozenset({domain.DISPATCHERS}),
-        frozenset(), None, world.clock(),
+        "cases",
+        "slow",
+        Op.UPSERT,
+        1,
+        {"title": "slow"},
+        frozenset({domain.DISPATCHERS}),
+        frozenset(),
+        None,
+        world.clock(),
     )
     slow_tx.append_changes([change])
     slow.__exit__(None, None, None)

@@ -1,0 +1,152 @@
+"""Photos: resumable by sha256, verified on arrival, one bad photo never stalls the others."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared_models.errors import CgtError
+from sync.errors import TransportError
+from sync.photos import PhotoQueue, PhotoStatus, accept_chunk
+from sync.testkit import FixedClock, MemoryClientStore, MemoryPhotoServer
+
+
+def photo(seed: int, size: int) -> tuple[str, bytes]:
+    data = random.Random(seed).randbytes(size)
+    return hashlib.sha256(data).hexdigest(), data
+
+
+class Phone:
+    def __init__(self, server: MemoryPhotoServer, **options: int) -> None:
+        self.files: dict[str, bytes] = {}
+        self.clock = FixedClock(datetime(2026, 11, 16, tzinfo=UTC))
+        self.queue = PhotoQueue(
+            MemoryClientStore(),
+            server,
+            self.read,
+            self.clock,
+            random.Random(1),
+            chunk_bytes=1000,
+            **options,
+        )
+
+    def read(self, sha: str, offset: int, length: int) -> bytes:
+        return self.files[sha][offset : offset + length]
+
+    def take(self, seed: int, size: int, mime: str = "image/jpeg") -> str:
+        sha, data = photo(seed, size)
+        self.files[sha] = data
+        self.queue.add(sha, size, mime)
+        return sha
+
+
+def test_upload_resumes_where_the_server_stopped() -> None:
+    server = MemoryPhotoServer()
+    phone = Phone(server)
+    sha = phone.take(1, 3500)
+    server.broken.add(sha)
+    server.partial[sha] = phone.files[sha][:2000]  # two chunks arrived before the cut
+    phone.queue.run()
+    assert phone.queue.status_of([sha]) == {sha: PhotoStatus.WAITING}
+    server.broken.clear()
+    phone.clock.advance(hours=1)
+    sent: list[int] = []
+    original = server.put_chunk
+
+    def spy(s: str, offset: int, chunk: bytes) -> int:
+        sent.append(offset)
+        return original(s, offset, chunk)
+
+    server.put_chunk = spy  # type: ignore[method-assign]
+    phone.queue.run()
+    assert sent == [2000, 3000] and server.complete[sha] == phone.files[sha]
+    assert phone.queue.status_of([sha]) == {sha: PhotoStatus.UPLOADED}
+
+
+def test_one_bad_photo_does_not_stall_the_others_nor_loop_forever() -> None:
+    server = MemoryPhotoServer()
+    phone = Phone(server, max_failures=3)
+    bad = phone.take(1, 2500)
+    good = phone.take(2, 2500)
+    server.broken.add(bad)
+    for _ in range(5):
+        phone.queue.run()
+        phone.clock.advance(hours=1)
+    status = phone.queue.status_of([bad, good])
+    assert status == {bad: PhotoStatus.ATTENTION, good: PhotoStatus.UPLOADED}
+    (item,) = [i for i in phone.queue.items() if i.sha256 == bad]
+    assert item.code == "upload_failed" and "3" in (item.message_zh or "")
+    server.broken.clear()
+    phone.queue.retry(bad)
+    phone.queue.run()
+    assert phone.queue.status_of([bad]) == {bad: PhotoStatus.UPLOADED}
+
+
+def test_too_large_or_wrong_type_needs_attention_at_once() -> None:
+    server = MemoryPhotoServer()
+    phone = Phone(server, max_bytes=2000)
+    big = phone.take(1, 5000)
+    gif = phone.take(2, 100, mime="image/gif")
+    phone.queue.run()
+    items = {i.sha256: i for i in phone.queue.items()}
+    assert items[big].code == "payload_too_large" and items[gif].code == "unsupported_media"
+    assert server.partial == {} and server.complete == {}
+
+
+def test_a_corrupted_upload_is_refused_not_retried() -> None:
+    server = MemoryPhotoServer()
+    phone = Phone(server)
+    sha = phone.take(1, 1500)
+    phone.files[sha] = b"z" * 1500  # the file changed under us
+    phone.queue.run()
+    (item,) = phone.queue.items()
+    assert item.status is PhotoStatus.ATTENTION and item.code == "hash_mismatch"
+    assert sha not in server.partial
+
+
+def test_offline_costs_no_attempts() -> None:
+    server = MemoryPhotoServer()
+    phone = Phone(server, max_failures=1)
+    sha = phone.take(1, 1500)
+    server.unreachable = True
+    for _ in range(5):
+        phone.queue.run()
+    assert phone.queue.status_of([sha]) == {sha: PhotoStatus.WAITING}
+    server.unreachable = False
+    phone.queue.run()
+    assert phone.queue.status_of([sha]) == {sha: PhotoStatus.UPLOADED}
+
+
+@given(st.binary(min_size=1, max_size=3000), st.lists(st.integers(1, 700), min_size=1))
+def test_chunks_in_any_sizes_and_with_stale_offsets_assemble_the_photo(
+    data: bytes, sizes: list[int]
+) -> None:
+    sha = hashlib.sha256(data).hexdigest()
+    have, i = b"", 0
+    while True:
+        size = sizes[i % len(sizes)]
+        i += 1
+        stale = i % 3 == 0 and len(have) > 0
+        offset = len(have) - 1 if stale else len(have)
+        out = accept_chunk(have, offset, data[offset : offset + size], sha256=sha, size=len(data))
+        if stale:
+            assert out.data == have
+        have = out.data
+        if out.complete:
+            break
+    assert have == data
+
+
+def test_bytes_past_the_declared_size_are_refused() -> None:
+    with pytest.raises(CgtError) as caught:
+        accept_chunk(b"ab", 2, b"cde", sha256="0" * 64, size=4)
+    assert caught.value.code == "payload_too_large"
+
+
+def test_transport_error_is_a_sync_error() -> None:
+    assert issubclass(TransportError, Exception)
