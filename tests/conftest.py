@@ -19,7 +19,7 @@ os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from server import create_app
 from server.clock import FixedClock
@@ -37,11 +37,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def pg_engine() -> Iterator[object]:
+def pg_url() -> Iterator[str]:
+    """A database of this test process's own, so parallel runs never share tables."""
     if not PG_URL:
         pytest.skip("PostgreSQL not configured (set CGT_TEST_PG_URL)")
-    engine = create_engine(PG_URL)
-    Base.metadata.drop_all(engine)
+    base = make_url(PG_URL)
+    name = f"{base.database}_{os.getpid()}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url: str) -> Iterator[object]:
+    engine = create_engine(pg_url)
     Base.metadata.create_all(engine)
     yield engine
     engine.dispose()
@@ -59,7 +73,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     engine = request.getfixturevalue("pg_engine")
     _truncate_pg(engine)
-    return PG_URL  # type: ignore[return-value]
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ class RefreshRequest(Schema):
     refresh_token = fields.String(required=True, validate=validate.Length(max=128))
 
 
-class UserOut(Schema):
+class SignedInUser(Schema):
     id = fields.Integer()
     role = fields.String()
     display_name = fields.String()
@@ -55,7 +55,7 @@ class TokensOut(Schema):
     token_type = fields.String()
     expires_in = fields.Integer()
     device_token_id = fields.Integer()
-    user = fields.Nested(UserOut)
+    user = fields.Nested(SignedInUser)
 
 
 class OtpSent(Schema):
@@ -195,7 +195,7 @@ class Device(MethodView):
 @blp.route("/me")
 class Me(MethodView):
     @requires()
-    @blp.response(200, UserOut)
+    @blp.response(200, SignedInUser)
     def get(self) -> Any:
         """Who am I 当前用户"""
         from ..models import User
