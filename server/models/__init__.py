@@ -3,10 +3,12 @@
 from ..db import Base
 from .cases import Case, CaseEvent, CasePhoto, CaseReporter, Supervision
 from .city import Area, Category, Department, GridCell, RoutingRule
+from .open311 import ApiKey, Open311Contact
 from .people import DeviceToken, OtpCode, User
 from .photos import Photo
 
 __all__ = [
+    "ApiKey",
     "Area",
     "Base",
     "Case",
@@ -17,6 +19,7 @@ __all__ = [
     "Department",
     "DeviceToken",
     "GridCell",
+    "Open311Contact",
     "OtpCode",
     "Photo",
     "RoutingRule",
