@@ -52,12 +52,35 @@ def _url_option(url: str | None) -> str:
     return url or str(current_app.config["DATABASE_URL"])
 
 
+def unversioned_tables(url: str) -> list[str]:
+    """Our tables in a database that has no migration history (made by ``create-schema``)."""
+    from sqlalchemy import inspect
+
+    from ..db import make_engine
+    from ..models import Base
+
+    engine = make_engine(url)
+    try:
+        names = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    return [] if "alembic_version" in names else sorted(names & set(Base.metadata.tables))
+
+
 @cgt.command("db-upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.option("--url", default=None, help="Database URL (default: the app's DATABASE_URL).")
 def db_upgrade(revision: str, url: str | None) -> None:
     """Migrate the database up to a revision (default: the newest)."""
-    upgrade(_url_option(url), revision)
+    url = _url_option(url)
+    if tables := unversioned_tables(url):
+        raise click.ClickException(
+            f"the database already has tables ({', '.join(tables[:3])}, …) but no migration "
+            "history, probably from `cgt create-schema`. A development database can simply be "
+            "deleted (rm instance/cgt.sqlite3*); one whose schema is exactly the newest can be "
+            "marked as such: .venv/bin/alembic -c server/alembic.ini -x url=... stamp head"
+        )
+    upgrade(url, revision)
     click.echo(f"database at {revision}")
 
 

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
+from server import create_app
 from server.commands.db import alembic_config, downgrade, upgrade
 from server.db import make_engine
 from server.models import Base
@@ -72,3 +73,27 @@ def test_upgrade_is_repeatable(tmp_path: Path) -> None:
     upgrade(url, "head")
     upgrade(url, "head")  # `make run` migrates on every start
     assert _tables(url) == set(Base.metadata.tables)
+
+
+def test_db_upgrade_refuses_a_schema_made_without_migrations(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'unversioned.sqlite3'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "PHOTO_DIR": str(tmp_path)})
+
+    result = app.test_cli_runner().invoke(args=["cgt", "db-upgrade"])
+
+    assert result.exit_code == 1
+    assert "no migration history" in result.output
+
+
+def test_db_commands_migrate_the_apps_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "PHOTO_DIR": str(tmp_path)})
+    runner = app.test_cli_runner()
+
+    assert runner.invoke(args=["cgt", "db-upgrade"]).exit_code == 0
+    assert _tables(url) == set(Base.metadata.tables)
+    assert runner.invoke(args=["cgt", "db-downgrade", "--revision", "base"]).exit_code == 0
+    assert _tables(url) == set()
