@@ -90,6 +90,8 @@ class TimelineItem(Schema):
     by_zh = fields.String()
     note = fields.String()
     actor_id = fields.Integer(allow_none=True)
+    step = fields.String(allow_none=True, metadata={"description": "step this action completed"})
+    on_time = fields.Boolean(allow_none=True)
     data = fields.Dict()
 
 
@@ -241,7 +243,9 @@ def timeline(s: Session, case: Case, actor: Actor) -> list[dict[str, Any]]:
             "by_zh": zh,
         }
         if staff:
-            item.update(note=e.note, actor_id=e.actor_id, data=e.data)
+            item.update(
+                note=e.note, actor_id=e.actor_id, data=e.data, step=e.step, on_time=e.on_time
+            )
         elif e.action in PUBLIC_NOTE_ACTIONS and (
             e.actor_role not in ("citizen", "merchant") or e.actor_id == actor.id
         ):  # another reporter's words stay theirs
