@@ -9,7 +9,7 @@ happens here except through the transport and the store given to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -47,6 +47,9 @@ class Uploader(Protocol):
     """The photo queue as sync() drives it (see sync.photos.PhotoQueue)."""
 
     def run(self) -> None: ...
+    def status_of(self, shas: Iterable[str]) -> Mapping[str, str]:
+        """ "waiting", "uploaded" or "attention" for each sha256."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -154,36 +157,39 @@ class SyncClient:
 
         Raises CgtError (nothing written) if the local apply finds it impossible already.
         """
-        spec = self.registry.get(name)
         with self.store.transaction() as tx:
-            seq = int(tx.get_meta("next_seq") or "1")
-            entry = OutboxEntry(seq, self.ids(), name, dict(args), base_version, self.clock())
-            if spec.local is not None:
-                for w in spec.local(_TxView(tx), entry.args):
-                    tx.put_overlay(Overlay(seq, w.collection, w.id, w.data))
-            tx.add_outbox(entry)
-            tx.set_meta("next_seq", str(seq + 1))
+            entry = self._record(tx, name, args, base_version)
         self._progress()
+        return entry
+
+    def _record(self, tx: ClientTx, name: str, args: Json, base_version: int | None) -> OutboxEntry:
+        spec = self.registry.get(name)
+        seq = int(tx.get_meta("next_seq") or "1")
+        entry = OutboxEntry(seq, self.ids(), name, dict(args), base_version, self.clock())
+        if spec.local is not None:
+            for w in spec.local(_TxView(tx), entry.args):
+                tx.put_overlay(Overlay(seq, w.collection, w.id, w.data))
+        tx.add_outbox(entry)
+        tx.set_meta("next_seq", str(seq + 1))
         return entry
 
     def resend(
         self, seq: int, args: Json | None = None, base_version: int | None = None
     ) -> OutboxEntry:
-        """Fix a refused mutation and queue it again, as a new mutation number."""
+        """Fix a refused mutation and queue it again as a new mutation number, atomically:
+        if the fix is impossible already (CgtError), the refused item stays as it was."""
         with self.store.transaction() as tx:
             old = self._attention(tx, seq)
             tx.drop_overlay(seq)
             tx.delete_outbox(seq)
-        try:
-            return self.record(
+            entry = self._record(
+                tx,
                 old.name,
                 old.args if args is None else args,
                 old.base_version if base_version is None else base_version,
             )
-        except CgtError:
-            with self.store.transaction() as tx:  # keep it visible rather than lose it
-                tx.add_outbox(old)
-            raise
+        self._progress()
+        return entry
 
     def discard(self, seq: int) -> None:
         """Give up a refused mutation: the user has seen the reason and chose to drop it."""
@@ -275,7 +281,7 @@ class SyncClient:
         pushed = refused = 0
         while True:
             with self.store.transaction() as tx:
-                batch = tx.outbox(EntryStatus.WAITING, self.batch_size)
+                batch = self._ready(tx.outbox(EntryStatus.WAITING, self.batch_size))
             if not batch:
                 return pushed, refused
             request = PushRequest(
@@ -292,6 +298,20 @@ class SyncClient:
             pushed, refused = pushed + done, refused + bad
             if done + bad == 0:
                 return pushed, refused  # the server answered nothing: try again next time
+
+    def photos_of(self, entry: OutboxEntry) -> Mapping[str, str]:
+        """For the app: the upload state of each photo this mutation refers to."""
+        shas = list(self.registry.get(entry.name).photos(entry.args))
+        return {} if self.photos is None or not shas else self.photos.status_of(shas)
+
+    def _ready(self, batch: list[OutboxEntry]) -> list[OutboxEntry]:
+        """The batch up to the first mutation whose photos are still uploading: it waits for
+        them (order matters), which is bounded because a photo that cannot be uploaded goes to
+        "needs attention" after a few tries and the mutation is then sent and answered."""
+        for i, entry in enumerate(batch):
+            if "waiting" in self.photos_of(entry).values():
+                return batch[:i]
+        return batch
 
     def _settle(self, batch: list[OutboxEntry], response: PushResponse) -> tuple[int, int]:
         by_seq = {e.seq: e for e in batch}

@@ -152,7 +152,10 @@ class ServerTx(Protocol):
         ...
 
     def prune(self, before: datetime) -> None:
-        """Forget changes and receipts older than ``before`` (retention period)."""
+        """Forget changes and *applied* receipts older than ``before`` (retention period).
+
+        Refused receipts are kept: a device retrying a refused mutation after any delay must
+        get the refusal again, never "already applied" (see docs, rule P-9)."""
         ...
 
 

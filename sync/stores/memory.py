@@ -17,6 +17,7 @@ from datetime import datetime
 
 from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay
 from ..errors import ReceiptConflict, SyncError
+from ..protocol import Status
 from ..server_store import ClientState, LoggedChange, NewChange, Receipt, Record
 
 
@@ -172,7 +173,11 @@ class MemoryServerStore:
                 if gone:
                     d.min_retained = max(d.min_retained, max(gone))
                 d.log = [r for r in d.log if r.cursor > d.min_retained]
-                d.receipts = {k: v for k, v in d.receipts.items() if v.at is None or v.at >= cut}
+                d.receipts = {  # refused receipts stay: their answer must never be lost
+                    k: v
+                    for k, v in d.receipts.items()
+                    if v.status is Status.REFUSED or v.at is None or v.at >= cut
+                }
 
     # inspection helpers for tests
     def receipts(self) -> dict[tuple[str, int], Receipt]:
@@ -286,6 +291,9 @@ class MemoryClientStore:
     def kill_at(self, commits: int = 0) -> None:
         """Arm a fault: the commit after ``commits`` more commits dies with the app."""
         self._kill_in = commits
+
+    def disarm(self) -> None:
+        self._kill_in = None
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryClientTx]:

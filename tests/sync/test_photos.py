@@ -150,3 +150,26 @@ def test_bytes_past_the_declared_size_are_refused() -> None:
 
 def test_transport_error_is_a_sync_error() -> None:
     assert issubclass(TransportError, Exception)
+
+
+def test_a_mutation_waits_for_its_photo_and_the_app_can_show_which() -> None:
+    from . import domain
+    from .conftest import World
+
+    world = World()
+    server = MemoryPhotoServer()
+    phone_photos = Phone(server, max_failures=2)
+    phone, _ = world.device(
+        "p", domain.inspector("i", "A"), store=phone_photos.queue.store, photos=phone_photos.queue
+    )
+    sha = phone_photos.take(1, 2500)
+    server.broken.add(sha)
+    entry = phone.record("open_case.v1", {"id": "c1", "title": "t", "grid": "A", "photos": [sha]})
+    phone.record("open_case.v1", {"id": "c2", "title": "t", "grid": "A"})
+    phone.sync()
+    assert phone.photos_of(entry) == {sha: PhotoStatus.WAITING}
+    assert phone.counts().waiting == 2  # the second keeps its place behind the first
+    phone_photos.clock.advance(hours=1)
+    phone.sync()  # the photo gives up: the mutations go, nothing stalls for ever
+    assert phone.photos_of(entry) == {sha: PhotoStatus.ATTENTION}
+    assert phone.counts().waiting == 0
