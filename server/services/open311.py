@@ -211,7 +211,8 @@ def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
     try:
         return schema.load(data)  # type: ignore[no-any-return]
     except ValidationError as err:
-        detail = ", ".join(sorted(str(k) for k in err.normalized_messages()))
+        names = err.messages.keys() if isinstance(err.messages, dict) else ["_schema"]
+        detail = ", ".join(sorted(str(k) for k in names))
         raise Open311Error(400, "bad_field", detail=detail) from None
 
 
@@ -299,16 +300,16 @@ def parse_query(args: Mapping[str, str], now: datetime) -> RequestQuery:
     statuses = frozenset(_csv(args.get("status")))
     if not statuses <= {"open", "closed"}:
         raise Open311Error(400, "bad_status")
-    start, end = _date(args, "start_date"), _date(args, "end_date")
-    if start is None and end is None:
-        start, end = now - WINDOW, None
-    elif start is None:
-        start = end - WINDOW  # type: ignore[operator]
-    elif end is None:
-        end = start + WINDOW
-    if end is not None and (start > end or end - start > WINDOW):
-        raise Open311Error(400, "date_range")
     codes = _csv(args.get("service_code"))
+    start, end = _date(args, "start_date"), _date(args, "end_date")
+    if end is None:
+        if start is None:
+            return RequestQuery(codes=codes, statuses=statuses, start=now - WINDOW)
+        end = start + WINDOW
+    elif start is None:
+        start = end - WINDOW
+    if start > end or end - start > WINDOW:
+        raise Open311Error(400, "date_range")
     return RequestQuery(codes=codes, statuses=statuses, start=start, end=end)
 
 

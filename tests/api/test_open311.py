@@ -178,6 +178,12 @@ def test_post_files_a_case_the_dispatcher_sees(
         assert contact.phone == CONTACT["phone"]
 
 
+def test_receipt_names_a_known_problem_nearby(client: FlaskClient, api_key: str) -> None:
+    first = post(client, api_key).json[0]["service_request_id"]
+    again = post(client, api_key).json[0]
+    assert again["service_request_id"] != first and first in again["service_notice"]
+
+
 def test_post_xml_receipt(client: FlaskClient, api_key: str) -> None:
     root = xml_of(post(client, api_key, "xml"))
     assert root.tag == "service_requests"
