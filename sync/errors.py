@@ -26,6 +26,11 @@ class ProtocolError(CgtError):
 
     status = 400
     default_code = "bad_request"
+    _STATUS = {"unsupported_protocol": 426, "forbidden": 403}
+
+    def __init__(self, code: str | None = None, **kwargs: object) -> None:
+        super().__init__(code, **kwargs)  # type: ignore[arg-type]
+        self.status = self._STATUS.get(self.code, 400)
 
     @property
     def update_required(self) -> bool:

@@ -42,7 +42,7 @@ def test_an_old_client_is_told_to_update_in_both_languages() -> None:
     with pytest.raises(ProtocolError) as caught:
         PushRequest.from_json({"protocol": 0, "client_id": "d", "mutations": []})
     assert caught.value.code == "unsupported_protocol"
-    assert caught.value.update_required
+    assert caught.value.update_required and caught.value.status == 426
     assert "update" in caught.value.message and "更新" in caught.value.message_zh
 
 
