@@ -120,7 +120,7 @@ def test_reporter_identity_is_for_the_command_centre_only(client, world):
 
 
 def test_merged_reporters_do_not_see_each_other(client, world):
-    c1, c2, d = world["citizen"], world["citizen2"], world["dispatcher"]
+    c1, c2 = world["citizen"], world["citizen2"]
     first = world["case"]["id"]
     second = ok(report(client, c2), 201)
     assert first in [x["id"] for x in second["same_problem"]]
