@@ -23,20 +23,13 @@ from sync.testkit import (
 
 from . import domain
 
-settings.register_profile(
-    "ci",
-    max_examples=60,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "long", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# Profiles for the sync property tests only (applied per test, so other packages' hypothesis
+# settings are untouched): "sync-ci" is derandomized for CI; CGT_SYNC_HYPOTHESIS=sync-long
+# explores far more.
+_QUIET = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("sync-ci", max_examples=60, derandomize=True, **_QUIET)  # type: ignore[arg-type]
+settings.register_profile("sync-long", max_examples=1000, **_QUIET)  # type: ignore[arg-type]
+SYNC_SETTINGS = settings.get_profile(os.environ.get("CGT_SYNC_HYPOTHESIS", "sync-ci"))
 
 START = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 

@@ -14,6 +14,7 @@ from shared_models.errors import CgtError
 from sync.errors import TransportError
 from sync.photos import PhotoQueue, PhotoStatus, accept_chunk
 from sync.testkit import FixedClock, MemoryClientStore, MemoryPhotoServer
+from tests.sync.conftest import SYNC_SETTINGS
 
 
 def photo(seed: int, size: int) -> tuple[str, bytes]:
@@ -122,6 +123,7 @@ def test_offline_costs_no_attempts() -> None:
     assert phone.queue.status_of([sha]) == {sha: PhotoStatus.UPLOADED}
 
 
+@SYNC_SETTINGS
 @given(st.binary(min_size=1, max_size=3000), st.lists(st.integers(1, 700), min_size=1))
 def test_chunks_in_any_sizes_and_with_stale_offsets_assemble_the_photo(
     data: bytes, sizes: list[int]

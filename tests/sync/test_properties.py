@@ -39,7 +39,7 @@ from sync.testkit import (
 )
 
 from . import domain
-from .conftest import World
+from .conftest import SYNC_SETTINGS, World
 
 KINDS = ["open", "note", "close", "move", "sync", "sync", "kill", "fix", "discard", "prune"]
 ACTIONS = st.lists(
@@ -215,6 +215,7 @@ def check(world: World, devices: list[Device]) -> None:
         assert overlay_seqs <= set(attention)
 
 
+@SYNC_SETTINGS
 @given(actions=ACTIONS, seed=st.integers(0, 2**16))
 def test_devices_converge_and_every_action_counts_exactly_once(
     actions: list[tuple[str, int, int]], seed: int, tmp_path_factory: pytest.TempPathFactory
@@ -222,7 +223,7 @@ def test_devices_converge_and_every_action_counts_exactly_once(
     run(actions, seed, "memory", Path("."))
 
 
-@settings(max_examples=12)
+@settings(SYNC_SETTINGS, max_examples=12)
 @given(actions=ACTIONS, seed=st.integers(0, 2**16))
 def test_the_same_holds_on_the_phones_sqlite_store(
     actions: list[tuple[str, int, int]], seed: int, tmp_path_factory: pytest.TempPathFactory

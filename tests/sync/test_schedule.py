@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync.schedule import Backoff, SyncScheduler, Trigger
+from tests.sync.conftest import SYNC_SETTINGS
 
 T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 
@@ -58,6 +59,7 @@ def test_an_update_required_stops_automatic_syncs_until_asked() -> None:
     assert s.next_due() is not None
 
 
+@SYNC_SETTINGS
 @given(st.integers(0, 100), st.integers(0, 2**32))
 def test_backoff_stays_within_its_bounds(failures: int, seed: int) -> None:
     b = Backoff()
