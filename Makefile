@@ -16,6 +16,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_PG_URL ?= postgresql+psycopg://cgt:cgt@127.0.0.1:5432/cgt_test
 PYTEST_ARGS ?=
+# Per-test limit: a hung test fails on its own instead of eating CI's 90 minutes.
+PYTEST_TIMEOUT ?= 300
 
 .PHONY: help venv migrate run test test-env migration lint bench clean distclean
 
@@ -55,7 +57,7 @@ test-env: ## system packages, PostgreSQL, test role and database (needs root or 
 
 test: test-env venv ## every test, on SQLite and PostgreSQL (PYTEST_ARGS=... to narrow)
 	CGT_TEST_PG_URL='$(TEST_PG_URL)' bash .ci/with-display.sh \
-		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -q --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
 
 migration: venv ## write a migration from the model changes: make migration m="what changed"
 	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 1; }
