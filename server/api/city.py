@@ -20,6 +20,7 @@ from .. import clock
 from ..db import session
 from ..models import Area, Category, Department
 from ..services import city as svc
+from ..services import city_import
 from ..services.auth import hasher
 from .pagination import PageArgs, decode_cursor, encode_cursor, page_schema
 from .security import requires
@@ -240,7 +241,7 @@ def _import(fn: Any, body: dict[str, Any]) -> dict[str, Any]:
     s = session()
     result = fn(s, body)
     s.commit()
-    return svc.as_dict(result)
+    return city_import.as_dict(result)
 
 
 @blp.route("/admin/catalogue")
@@ -250,7 +251,7 @@ class AdminCatalogue(MethodView):
     @blp.response(200, ImportResult)
     def put(self, body: dict[str, Any]) -> dict[str, Any]:
         """Import the category catalogue (categories.json shape) 导入问题分类"""
-        return _import(svc.import_catalogue, body)
+        return _import(city_import.import_catalogue, body)
 
 
 @blp.route("/admin/departments")
@@ -260,7 +261,7 @@ class AdminDepartments(MethodView):
     @blp.response(200, ImportResult)
     def put(self, body: dict[str, Any]) -> dict[str, Any]:
         """Import the responsible units (departments.json shape) 导入责任单位"""
-        return _import(svc.import_departments, body)
+        return _import(city_import.import_departments, body)
 
 
 @blp.route("/admin/city")
@@ -270,7 +271,7 @@ class AdminCity(MethodView):
     @blp.response(200, ImportResult)
     def put(self, body: dict[str, Any]) -> dict[str, Any]:
         """Import areas and grid cells 导入区域与单元网格"""
-        return _import(svc.import_city, body)
+        return _import(city_import.import_city, body)
 
 
 @blp.route("/admin/routing-rules")
@@ -280,7 +281,7 @@ class AdminRoutingRules(MethodView):
     @blp.response(200, ImportResult)
     def put(self, body: dict[str, Any]) -> dict[str, Any]:
         """Replace the routing rules 导入派遣规则"""
-        return _import(svc.import_routing_rules, body)
+        return _import(city_import.import_routing_rules, body)
 
 
 @blp.route("/admin/users")

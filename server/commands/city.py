@@ -17,9 +17,9 @@ from shared_models.errors import CgtError
 
 from ..cli import cgt
 from ..db import database
-from ..services import city, demo
+from ..services import city, city_import, demo
 from ..services.auth import hasher
-from ..services.city import Counts
+from ..services.city_import import Counts
 
 
 def _run(action: Callable[[Session], Any]) -> Any:
@@ -38,7 +38,7 @@ def _import(path: Path, fn: Callable[[Session, Any], dict[str, Counts]]) -> None
     except (OSError, ValueError) as err:
         raise click.ClickException(f"cannot read {path}: {err}") from None
     result = _run(lambda s: fn(s, doc))
-    for name, counts in city.as_dict(result).items():
+    for name, counts in city_import.as_dict(result).items():
         click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -49,28 +49,28 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.argument("file", type=FILE, required=False)
 def import_catalogue(file: Path | None) -> None:
     """Import the category catalogue (default: the bundled categories.json)."""
-    _import(file or DATA_FILE, city.import_catalogue)
+    _import(file or DATA_FILE, city_import.import_catalogue)
 
 
 @cgt.command("import-departments")
 @click.argument("file", type=FILE)
 def import_departments(file: Path) -> None:
     """Import the responsible units (departments.json shape)."""
-    _import(file, city.import_departments)
+    _import(file, city_import.import_departments)
 
 
 @cgt.command("import-city")
 @click.argument("file", type=FILE)
 def import_city(file: Path) -> None:
     """Import areas (district/street/community) and grid cells."""
-    _import(file, city.import_city)
+    _import(file, city_import.import_city)
 
 
 @cgt.command("import-routing-rules")
 @click.argument("file", type=FILE)
 def import_routing_rules(file: Path) -> None:
     """Replace the routing rules (routing_rules.json shape)."""
-    _import(file, city.import_routing_rules)
+    _import(file, city_import.import_routing_rules)
 
 
 @cgt.command("load-demo-city")

@@ -27,7 +27,7 @@ from shared_models.enums import Role
 from shared_models.geo import wgs84_to_gcj02
 
 from ..models import Department, User
-from . import city
+from . import city_import
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEMO_SEED = 20261116
@@ -188,11 +188,11 @@ def _ensure_users(s: Session, ph: PasswordHasher, now: datetime) -> None:
 
 def load_demo_city(s: Session, hasher: PasswordHasher, now: datetime | None = None) -> DemoLogins:
     """Load (or top up) the demo city in ``s``; the caller commits."""
-    city.import_departments(s, load_json("departments.json"))
-    city.import_catalogue(s, default_document())
+    city_import.import_departments(s, load_json("departments.json"))
+    city_import.import_catalogue(s, default_document())
     _ensure_users(s, hasher, now or datetime.now(UTC))
-    city.import_city(s, demo_city_document())
-    city.import_routing_rules(s, load_json("routing_rules.json"))
+    city_import.import_city(s, demo_city_document())
+    city_import.import_routing_rules(s, load_json("routing_rules.json"))
     return DemoLogins(DEMO_PASSWORD, list(demo_users()))
 
 

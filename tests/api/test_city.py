@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from server.db import database
 from server.models import Area, Category, Department, GridCell, RoutingRule, User
-from server.services import city, demo
+from server.services import city, city_import, demo
 from shared_models.catalogue import default_document
 from shared_models.geo import from_wgs84
 from tests.factories import (
@@ -156,7 +156,7 @@ def test_locate_uses_polygon_inside_bbox(city_app: Any, client: Any) -> None:
         a, b, c, d = cell.min_lat, cell.min_lon, cell.max_lat, cell.max_lon
         doc = {"grid": [{"code": INSPECTOR_CELL, "name": cell.name,
                          "polygon": [[a, b], [a, d], [c, b]]}]}  # fmt: skip
-        city.import_city(s, doc)
+        city_import.import_city(s, doc)
     near = (a + (c - a) * 0.1, b + (d - b) * 0.1)
     far = (a + (c - a) * 0.9, b + (d - b) * 0.9)
     with database(city_app).session() as s:
@@ -194,10 +194,10 @@ def test_demo_loader_is_idempotent(city_app: Any, runner: Any) -> None:
     assert _snapshot(city_app) == before
     with database(city_app).session() as s:
         again = {
-            **city.import_catalogue(s, default_document()),
-            **city.import_city(s, demo.demo_city_document()),
-            **city.import_departments(s, demo.load_json("departments.json")),
-            **city.import_routing_rules(s, demo.load_json("routing_rules.json")),
+            **city_import.import_catalogue(s, default_document()),
+            **city_import.import_city(s, demo.demo_city_document()),
+            **city_import.import_departments(s, demo.load_json("departments.json")),
+            **city_import.import_routing_rules(s, demo.load_json("routing_rules.json")),
         }
     assert all(c.created == c.updated == c.removed == 0 for c in again.values())
     result = runner.invoke(args=["cgt", "load-demo-city"])
