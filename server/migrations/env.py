@@ -11,7 +11,7 @@ Where the URL comes from, first match wins:
 from __future__ import annotations
 
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -38,7 +38,7 @@ def database_url() -> str:
     return str(create_app().config["DATABASE_URL"])
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Write our TypeDecorators (UTCDateTime …) as their plain SQL type.
 
     Migrations must not import app code that may later change or move; the decorator only
