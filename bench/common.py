@@ -1,0 +1,106 @@
+"""What every benchmark shares: scratch databases, the bench app, timing and result tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import create_engine, make_url, text
+
+# The admin database of a PostgreSQL server where the cgt role may CREATE DATABASE.
+PG_ADMIN_URL = os.environ.get(
+    "CGT_BENCH_PG_URL", "postgresql+psycopg://cgt:cgt@127.0.0.1:5432/postgres"
+)
+SCRATCH = Path(os.environ.get("CGT_BENCH_DIR", "/tmp"))
+CHEAP_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024}
+
+
+@contextmanager
+def scratch_db(engine: str, name: str, keep: bool = False) -> Iterator[str]:
+    """A fresh empty database (SQLite file under ``SCRATCH`` or a PostgreSQL database)."""
+    if engine == "sqlite":
+        path = SCRATCH / f"{name}.sqlite3"
+        _remove_sqlite(path)
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            if not keep:
+                _remove_sqlite(path)
+        return
+    dbname = f"{name}_{os.getpid()}"
+    admin = create_engine(make_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+        yield make_url(PG_ADMIN_URL).set(database=dbname).render_as_string(hide_password=False)
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def bench_app(url: str, clock: Callable[[], datetime] | None = None, **extra: Any) -> Flask:
+    """The real app on ``url``; only argon2 is made cheap so signing in does not dominate."""
+    import logging
+
+    from server import create_app
+
+    cfg: dict[str, Any] = {"DATABASE_URL": url, "SECRET_KEY": "bench", **CHEAP_ARGON2, **extra}
+    if clock is not None:
+        cfg["CLOCK"] = clock
+    app = create_app(cfg)
+    logging.getLogger().setLevel(logging.WARNING)  # create_app sets INFO; keep output readable
+    return app
+
+
+def time_ms(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
+    """Median wall time of ``fn`` in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table, ready to paste into docs/PERFORMANCE.md."""
+    cells = [[str(h) for h in headers]] + [[_fmt(v) for v in r] for r in rows]
+    lines = ["| " + " | ".join(r) + " |" for r in cells]
+    lines.insert(1, "|" + "|".join(" --- " for _ in headers) + "|")
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.2f}" if v < 100 else f"{v:.0f}"
+    return str(v)
