@@ -107,10 +107,7 @@ def _check_jurisdiction() -> None:
 
 
 def presenter() -> svc.Presenter:
-    def photo_url(sha256: str) -> str:
-        return url_for("photos.PhotoContent", sha256=sha256, variant="public", _external=True)
-
-    return svc.Presenter(ZoneInfo(current_app.config["TIMEZONE"]), photo_url)
+    return svc.Presenter(ZoneInfo(current_app.config["TIMEZONE"]))
 
 
 # ----------------------------------------------------------------------------- resources

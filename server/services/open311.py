@@ -14,7 +14,7 @@ import math
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from shared_models.enums import FINAL_STATES, CaseSource, CaseState, Role, Step
 from shared_models.errors import CgtError
 from shared_models.schemas import CaseReportSchema
 
-from ..models import ApiKey, Case, CasePhoto, Category, Department, Open311Contact
+from ..models import ApiKey, Case, Category, Department, Open311Contact
 from .actor import Actor
 from .city import KEYWORD_SEPARATOR
 
@@ -334,23 +334,11 @@ def _cases_stmt(q: RequestQuery) -> Any:
     return stmt
 
 
-def _first_photos(s: Session, case_ids: list[str]) -> dict[str, str]:
-    if not case_ids:
-        return {}
-    rows = s.execute(
-        select(CasePhoto.case_id, CasePhoto.photo_sha256)
-        .where(CasePhoto.case_id.in_(case_ids), CasePhoto.kind == "report")
-        .order_by(CasePhoto.added_at.desc(), CasePhoto.photo_sha256.desc())
-    )
-    return {case_id: sha for case_id, sha in rows}  # later rows overwrite: earliest wins
-
-
 @dataclass(frozen=True)
 class Presenter:
-    """How request fields are written: local time zone and the public photo URL."""
+    """How request fields are written: in the city's time zone."""
 
     tz: ZoneInfo
-    photo_url: Callable[[str], str]
 
     def iso(self, value: datetime | None) -> str | None:
         return value.astimezone(self.tz).isoformat(timespec="seconds") if value else None
@@ -360,8 +348,7 @@ def find_requests(s: Session, q: RequestQuery, p: Presenter) -> list[dict[str, A
     """Matching cases as public service requests, newest first, at most 1000."""
     stmt = _cases_stmt(q).order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)
     rows = s.execute(stmt).all()
-    photos = _first_photos(s, [c.id for c, _, _ in rows])
-    return [request_item(c, name, dept, photos.get(c.id), p) for c, name, dept in rows]
+    return [request_item(c, name, dept, p) for c, name, dept in rows]
 
 
 STEP_NOTICE = {
@@ -387,9 +374,7 @@ def _status_notes(case: Case) -> str | None:
     return f"{en} {zh}" if en else None
 
 
-def request_item(
-    case: Case, service_name: str, dept: str | None, photo: str | None, p: Presenter
-) -> dict[str, Any]:
+def request_item(case: Case, service_name: str, dept: str | None, p: Presenter) -> dict[str, Any]:
     """One case in the spec's field order; public fields only (no reporter, no staff)."""
     en, zh = STEP_NOTICE.get(case.step or "", (None, None))
     return {
@@ -409,7 +394,9 @@ def request_item(
         "zipcode": None,
         "lat": case.lat,
         "long": case.lon,
-        "media_url": p.photo_url(photo) if photo else None,
+        # Photos are shown only to signed-in people with access to the case (they can show
+        # faces, plates, homes); the public feed never links them.
+        "media_url": None,
     }
 
 
