@@ -220,11 +220,9 @@ def _main_plan(rng: random.Random, world: World, index: int, target: S, want: Li
 
 def _merged_plan(
     rng: random.Random, world: World, index: int, target: CasePlan, own: bool
-) -> CasePlan | None:
+) -> CasePlan:
     start: datetime = target.moves[0].at + timedelta(minutes=30)  # type: ignore[operator]
     end = world.now - timedelta(minutes=5)
-    if start >= end:
-        return None
     source = CaseSource.CITIZEN if own else _pick(rng, SOURCE_WEIGHTS)
     plan = _new_plan(rng, world, index, S.MERGED, source)
     plan.category, plan.cell, plan.address = target.category, target.cell, target.address
@@ -251,9 +249,15 @@ def plan_cases(rng: random.Random, world: World) -> list[CasePlan]:
         if target in OPEN_STATES:
             want = forced_lights.pop(0) if forced_lights else _pick(rng, LIGHT_WEIGHTS)
         plans.append(_main_plan(rng, world, index, target, want))
-    open_plans = [p for p in plans if p.target in OPEN_STATES]
+    # Duplicates join cases that have been open a while; always N_MERGED of them, so the set
+    # of ids never depends on ``now`` and a later load finds every one in place.
+    old_enough = world.now - timedelta(hours=2)
+    targets_open = [
+        p
+        for p in plans
+        if p.target in OPEN_STATES and p.moves[0].at < old_enough  # type: ignore[operator]
+    ]
     for k in range(N_MERGED):
-        merged = _merged_plan(rng, world, n_main + k, rng.choice(open_plans), own=k == 0)
-        if merged is not None:
-            plans.append(merged)
+        target = rng.choice(targets_open)
+        plans.append(_merged_plan(rng, world, n_main + k, target, own=k == 0))
     return plans
