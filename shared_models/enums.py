@@ -1,7 +1,8 @@
 """Enumerations shared by server, sync engine and app.
 
 Glossary (Chinese term → name in code):
-市民 citizen · 信息采集监督员/城管队员 inspector · 沿街商户 merchant · 指挥中心受理员/派遣员 dispatcher ·
+市民 citizen · 信息采集监督员/城管队员 inspector · 沿街商户 merchant ·
+指挥中心受理员/派遣员 dispatcher ·
 专业部门/处置单位 handler (department handler) · 立案 register · 不予立案 reject · 派遣 dispatch ·
 处置 handle · 回退 return · 核实 verify · 核查 check · 返工 rework · 结案 close · 督办 supervise ·
 部件 component · 事件 event · 单元网格 grid cell · 责任单位 department · 时限 deadline.

@@ -16,7 +16,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_found": ("Not found.", "未找到。"),
     "case_not_found": ("This case does not exist or you may not see it.", "案件不存在或无权查看。"),
     "unauthorized": ("Please sign in.", "请先登录。"),
-    "token_expired": ("Your session has expired; please sign in again.", "登录已过期，请重新登录。"),
+    "token_expired": (
+        "Your session has expired; please sign in again.",
+        "登录已过期，请重新登录。",
+    ),
     "forbidden": ("You may not do this.", "您无权执行此操作。"),
     "bad_credentials": ("Wrong user name or password.", "用户名或密码错误。"),
     "account_disabled": ("This account is disabled.", "该账号已停用。"),
@@ -60,7 +63,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_assigned": ("This task is not assigned to you.", "该任务未分派给您。"),
     "outside_city": ("The location is outside the city's grid.", "该位置不在本市网格范围内。"),
     "payload_too_large": ("The upload is too large.", "上传内容过大。"),
-    "unsupported_media": ("Only JPEG, PNG and WebP photos are accepted.", "仅支持JPEG、PNG和WebP照片。"),
+    "unsupported_media": (
+        "Only JPEG, PNG and WebP photos are accepted.",
+        "仅支持JPEG、PNG和WebP照片。",
+    ),
     "hash_mismatch": (
         "The photo's content does not match its sha256.",
         "照片内容与其sha256校验值不符。",

@@ -17,8 +17,8 @@ _X_PI = math.pi * 3000.0 / 180.0
 
 
 def valid_lat_lon(lat: float, lon: float) -> bool:
-    return -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0 and not (
-        math.isnan(lat) or math.isnan(lon)
+    return (
+        -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0 and not (math.isnan(lat) or math.isnan(lon))
     )
 
 
@@ -40,7 +40,7 @@ def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def bbox_around(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
-    """(min_lat, min_lon, max_lat, max_lon) of a box containing the circle; for index pre-filters."""
+    """(min_lat, min_lon, max_lat, max_lon) of a box around the circle, for index pre-filters."""
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)
     dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
     return lat - dlat, lon - dlon, lat + dlat, lon + dlon
