@@ -16,6 +16,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_PG_URL ?= postgresql+psycopg://cgt:cgt@127.0.0.1:5432/cgt_test
 PYTEST_ARGS ?=
+# The demo server accepts this SMS code for every phone (CGT_OTP_FIXED_CODE, development only).
+DEMO_OTP ?= 123456
 # Per-test limit: a hung test fails on its own instead of eating CI's 90 minutes.
 PYTEST_TIMEOUT ?= 300
 
@@ -49,8 +51,10 @@ run: migrate ## migrate, load the demo city and serve the API (HOST, PORT: 127.0
 	@echo "OpenAPI docs   http://$(HOST):$(PORT)/api/docs"
 	@echo "Demo logins (synthetic demo city):"
 	@$(FLASK) cgt demo-logins
+	@echo "Citizens and merchants: the SMS code on this demo server is always $(DEMO_OTP)."
+	@echo "Walk one case through every state: $(BIN)/python bench/walkthrough.py --otp-code $(DEMO_OTP)"
 	@echo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	CGT_OTP_FIXED_CODE=$(DEMO_OTP) $(FLASK) run --host $(HOST) --port $(PORT)
 
 test-env: ## system packages, PostgreSQL, test role and database (needs root or sudo)
 	bash .ci/test-env.sh
