@@ -1,0 +1,107 @@
+"""bench/walkthrough.py against a real server: migrated SQLite, demo loaded, fixed SMS code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from bench import walkthrough
+from server.services import demo
+
+ROOT = Path(__file__).resolve().parents[2]
+FLASK = [str(Path(sys.executable).parent / "flask"), "--app", "server"]
+BUDGET_S = 60.0
+OTP = "123456"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_until_serving(base: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the server exited early with {proc.returncode}")
+        try:
+            requests.get(f"{base}/api/openapi.json", timeout=2)
+            return
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.1)
+    raise AssertionError("the server did not start listening in time")
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``flask run`` on a free loopback port over a fresh, migrated demo database."""
+    started = time.monotonic()
+    tmp_path = tmp_path_factory.mktemp("walkthrough")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'walk.sqlite3'}",
+        "CGT_PHOTO_DIR": str(tmp_path / "photos"),
+        "CGT_OTP_FIXED_CODE": OTP,
+        "CGT_SECRET_KEY": "walkthrough-test",
+        "CGT_ARGON2_TIME_COST": "1",
+        "CGT_ARGON2_MEMORY_COST": "1024",
+    }
+    for command in (["cgt", "db-upgrade"], ["cgt", "load-demo"]):
+        done = subprocess.run(
+            FLASK + command, cwd=ROOT, env=env, capture_output=True, timeout=BUDGET_S
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [*FLASK, "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_serving(base, proc, started + BUDGET_S - 20)
+            yield base
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    output = log_path.read_text(errors="replace")
+    assert "Traceback" not in output, output
+    assert time.monotonic() - started < BUDGET_S
+
+
+def test_the_walkthrough_reaches_every_state(demo_server: str, capsys) -> None:
+    assert walkthrough.main(["--base", demo_server, "--otp-code", OTP]) == 0
+    out = capsys.readouterr().out
+    states = {line.split("→")[1].split()[0] for line in out.splitlines() if "→" in line}
+    assert states >= {"reported", "verifying", "registered", "dispatched", "handling",
+                      "returned", "handled", "checking", "rework", "closed", "merged",
+                      "rejected"}  # fmt: skip
+    assert "walkthrough OK" in out and "Public timeline" in out
+
+
+def test_a_wrong_sms_code_fails_the_walk(demo_server: str, capsys) -> None:
+    assert walkthrough.main(["--base", demo_server, "--otp-code", "000000"]) == 1
+    assert "FAILED" in capsys.readouterr().err
+
+
+def test_the_walkthrough_knows_the_demo_city() -> None:
+    """The script is a plain HTTP client; its copy of the demo facts must not drift."""
+    assert walkthrough.DEMO_PASSWORD == demo.DEMO_PASSWORD
+    assert set(walkthrough.PHONES) <= set(demo.CITIZEN_PHONES + demo.MERCHANT_PHONES)
+    assert walkthrough.POINT == demo.cell_center("410402001001001")
+    inspector = next(u for u in demo.demo_users() if u.login == walkthrough.INSPECTOR)
+    assert "410402001001001" in inspector.cells
