@@ -188,7 +188,7 @@ def walk_case(w: Walk) -> dict[str, Any]:
     w.show("citizen", "rate", rated)
     if rated["rating"] != 5 or not rated["closed_at"]:
         raise WalkError(f"rating not recorded: {rated}")
-    return rated
+    return dict(rated)
 
 
 def walk_duplicate(w: Walk, first: dict[str, Any]) -> None:

@@ -29,6 +29,12 @@ class Move:
     at: datetime | None = None
 
 
+def when(move: Move) -> datetime:
+    """The time laid on a move (every move has one once the plan is made)."""
+    assert move.at is not None
+    return move.at
+
+
 def photo(rng: random.Random, kind: str) -> list[tuple[str, int]]:
     """A reference into the synthetic photo pool, resolved to a sha256 when the move runs."""
     return [(kind, rng.randrange(txt.PHOTO_POOL[kind]))]

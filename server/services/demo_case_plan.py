@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from shared_models.enums import OPEN_STATES, CaseSource, CaseState, Light
 
@@ -27,6 +29,7 @@ from .demo_case_paths import (
     rating,
     reopened_path,
     step_of,
+    when,
 )
 
 S = CaseState
@@ -42,6 +45,7 @@ END_WEIGHTS = {
 SOURCE_WEIGHTS = {CaseSource.CITIZEN: 50, CaseSource.INSPECTOR: 35, CaseSource.HOTLINE: 15}
 LIGHT_WEIGHTS = {Light.GREEN: 60, Light.YELLOW: 15, Light.RED: 25}
 MIN_GAP = timedelta(minutes=2)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def case_id(index: int) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, f"demo-case/{index}"))
 
 
-def _pick(rng: random.Random, weights: dict[S, int] | dict[CaseSource, int] | dict[Light, int]):  # type: ignore[no-untyped-def]
+def _pick(rng: random.Random, weights: Mapping[T, int]) -> T:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -145,9 +149,9 @@ def lay_times(rng: random.Random, world: World, plan: CasePlan, anchor_at: datet
     anchor = max(i for i in range(len(moves)) if step_of(states[i + 1]) != step_of(states[i]))
     moves[anchor].at = anchor_at
     for i in range(anchor, 0, -1):
-        moves[i - 1].at = moves[i].at - _gap(rng, world, plan, moves[i], states[i])  # type: ignore[operator]
+        moves[i - 1].at = when(moves[i]) - _gap(rng, world, plan, moves[i], states[i])
     for i in range(anchor + 1, len(moves)):
-        prev: datetime = moves[i - 1].at  # type: ignore[assignment]
+        prev = when(moves[i - 1])
         at = prev + _gap(rng, world, plan, moves[i], states[i])
         if at >= world.now:
             if moves[i].action == "rate":  # not yet: the citizen has not rated
@@ -186,7 +190,7 @@ def _supervision(rng: random.Random, world: World, plan: CasePlan, started: date
     limits = world.limits[plan.category]
     hours = _hours(world, plan.category, plan.target)
     _, deadline = step_times(world.calendar, started, hours, limits.unit, world.warn_share)
-    last: datetime = plan.moves[-1].at  # type: ignore[assignment]
+    last = when(plan.moves[-1])
     base = max(deadline, last)
     if base >= world.now or rng.random() > 0.6:
         return
@@ -221,7 +225,7 @@ def _main_plan(rng: random.Random, world: World, index: int, target: S, want: Li
 def _merged_plan(
     rng: random.Random, world: World, index: int, target: CasePlan, own: bool
 ) -> CasePlan:
-    start: datetime = target.moves[0].at + timedelta(minutes=30)  # type: ignore[operator]
+    start = when(target.moves[0]) + timedelta(minutes=30)
     end = world.now - timedelta(minutes=5)
     source = CaseSource.CITIZEN if own else _pick(rng, SOURCE_WEIGHTS)
     plan = _new_plan(rng, world, index, S.MERGED, source)
@@ -252,12 +256,8 @@ def plan_cases(rng: random.Random, world: World) -> list[CasePlan]:
     # Duplicates join cases that have been open a while; always N_MERGED of them, so the set
     # of ids never depends on ``now`` and a later load finds every one in place.
     old_enough = world.now - timedelta(hours=2)
-    targets_open = [
-        p
-        for p in plans
-        if p.target in OPEN_STATES and p.moves[0].at < old_enough  # type: ignore[operator]
-    ]
+    targets_open = [p for p in plans if p.target in OPEN_STATES and when(p.moves[0]) < old_enough]
     for k in range(N_MERGED):
-        target = rng.choice(targets_open)
-        plans.append(_merged_plan(rng, world, n_main + k, target, own=k == 0))
+        joined = rng.choice(targets_open)
+        plans.append(_merged_plan(rng, world, n_main + k, joined, own=k == 0))
     return plans

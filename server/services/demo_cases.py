@@ -29,7 +29,7 @@ from . import context
 from . import demo_case_texts as txt
 from .actor import Actor
 from .demo import CITIZEN_PHONES, DEMO_SEED, MERCHANT_PHONES
-from .demo_case_paths import DESK, REPORTER, Move
+from .demo_case_paths import DESK, REPORTER, Move, when
 from .demo_case_plan import CasePlan, Cell, Limits, World, plan_cases
 from .photos import PhotoSettings, store_photo
 
@@ -173,7 +173,7 @@ def load_demo_cases(
     if todo:
         _store_photos(s, photo_cfg, cast, now - timedelta(days=31))
         moves = sorted(
-            ((m.at, i, k, p, m) for i, p in enumerate(todo) for k, m in enumerate(p.moves)),
+            ((when(m), i, k, p, m) for i, p in enumerate(todo) for k, m in enumerate(p.moves)),
             key=lambda row: row[:3],
         )
         for at, _, _, plan, move in moves:
