@@ -130,7 +130,9 @@ def _weighted(rnd: random.Random, mix: Any) -> Any:
     return rnd.choices([k for k, _ in items], [w for _, w in items])[0]
 
 
-def rows(n: int, now: datetime, city: City, counts: Counter[str], seed: int = SEED) -> Iterator[tuple[Any, ...]]:
+def rows(
+    n: int, now: datetime, city: City, counts: Counter[str], seed: int = SEED
+) -> Iterator[tuple[Any, ...]]:
     """``n`` case rows in ``COLUMNS`` order, naive UTC datetimes; ``counts`` gets the mix."""
     rnd = random.Random(seed)
     naive_now = now.astimezone(UTC).replace(tzinfo=None)

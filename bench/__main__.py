@@ -1,0 +1,27 @@
+"""``python -m bench intake|queue|all [options]`` — run the benchmarks and print their results.
+
+``python -m bench`` alone (what ``make bench`` runs) runs ``all`` at the documented sizes.
+Options after the command go to that benchmark; ``python -m bench queue --help`` lists them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> int:
+    from . import intake, queue
+
+    command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("all", argv)
+    if command == "intake":
+        return intake.main(rest)
+    if command == "queue":
+        return queue.main(rest)
+    if command == "all":
+        return intake.main(rest) or queue.main(rest)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,354 @@
+"""Case intake over real HTTP against a bare endpoint served by the same process.
+
+The real app (``create_app`` on a file SQLite database in WAL mode, or on PostgreSQL, with the
+demo city loaded) runs under a real HTTP server on loopback in a child process; the bench
+registers a tiny ``/bench/bare`` route (GET and POST, small JSON, no database) on the same app
+object, so both share server, worker settings, middleware and client. The client is one
+``requests.Session`` (keep-alive) sending requests back to back, so req/s = 1 / latency.
+
+Rounds interleave bare GET, bare POST and ``POST /api/cases`` (citizen token, new uuid each
+time, ~300-byte body); the ratio intake / bare is the median of the per-round ratios, which
+keeps a noisy machine's drift out of it. Target: intake ≥ 50% of the bare ceiling.
+``--profile`` adds a cProfile of the intake path (in-process, test client) and the SQL
+statements one report costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask, request
+from sqlalchemy import event
+
+from .common import bench_app, machine, scratch_db, table
+
+TARGET_RATIO = 0.5
+OTP_CODE = "246810"
+CITIZEN_PHONE = "13800000001"
+PROFILE_PHONE = "13800000002"  # a code per phone per minute: the profile signs in apart
+CATEGORIES = ("SJ0101", "BJ0101", "SJ0501", "SJ0201", "BJ0301")
+STREETS = ("光明路", "建设路", "中兴路", "开源路", "凌云路", "矿工路")
+WHAT = (
+    "路边一堆垃圾没人清，已经好几天了，气味很大，路过的人都捂着鼻子，请尽快安排清运",
+    "井盖松动，车辆经过时响声很大，晚上骑车的人容易摔倒，存在安全隐患，请尽快处理",
+    "店铺把货物摆到人行道上占道经营，行人只能走机动车道，早晚高峰尤其危险，请处理",
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def add_bare_routes(app: Flask) -> None:
+    """The ceiling: a route on the same app doing no work beyond HTTP and JSON."""
+
+    @app.get("/bench/bare")
+    def bench_bare_get() -> Any:
+        return {"ok": True, "id": "00000000-0000-4000-8000-000000000000"}
+
+    @app.post("/bench/bare")
+    def bench_bare_post() -> Any:
+        body = request.get_json()
+        return {"ok": True, "id": body.get("id")}, 201
+
+
+def served_app() -> Flask:
+    """The app the child server runs (also a gunicorn factory: ``bench.intake:served_app()``)."""
+    app = bench_app(os.environ["CGT_BENCH_DB_URL"], OTP_FIXED_CODE=OTP_CODE)
+    add_bare_routes(app)
+    return app
+
+
+def setup_database(url: str) -> None:
+    """Schema from the models, demo city loaded, as ``make run`` would have it."""
+    from server.db import database
+    from server.models import Base
+    from server.services.auth import hasher
+    from server.services.demo import load_demo_city
+
+    app = bench_app(url)
+    Base.metadata.create_all(database(app).engine)
+    with database(app).session() as s:
+        load_demo_city(s, hasher(app.config), datetime.now(UTC))
+    database(app).engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(url: str, server: str, workers: int, threads: int) -> Iterator[str]:
+    """The app under a real HTTP server in a child process; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "CGT_BENCH_DB_URL": url, "PYTHONPATH": str(ROOT)}
+    if server == "gunicorn":
+        cmd = [
+            str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+            "--log-level", "warning", "bench.intake:served_app()",
+        ]  # fmt: skip
+    else:
+        cmd = [sys.executable, "-m", "bench.intake", "--serve", str(port)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            try:
+                if requests.get(f"{base}/bench/bare", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _serve_werkzeug(port: int) -> None:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class KeepAlive(WSGIRequestHandler):
+        protocol_version = "HTTP/1.1"  # werkzeug's default (1.0) closes every connection
+
+    make_server(
+        "127.0.0.1", port, served_app(), threaded=True, request_handler=KeepAlive
+    ).serve_forever()
+
+
+def report_bodies(n: int, seed: int) -> list[bytes]:
+    """``n`` distinct citizen reports (~300 bytes of UTF-8 JSON) at points inside the grid."""
+    from server.services.demo import demo_city_document
+
+    rnd = random.Random(seed)
+    cells = [c["bbox"] for c in demo_city_document()["grid"]]
+    out = []
+    for _ in range(n):
+        la0, lo0, la1, lo1 = rnd.choice(cells)
+        body = {
+            "id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+            "category_code": rnd.choice(CATEGORIES),
+            "lat": round(rnd.uniform(la0, la1), 6),
+            "lon": round(rnd.uniform(lo0, lo1), 6),
+            "coord_system": "wgs84",
+            "address": f"{rnd.choice(STREETS)}{rnd.randint(1, 300)}号门口",
+            "description": rnd.choice(WHAT),
+        }
+        out.append(json.dumps(body, ensure_ascii=False).encode())
+    return out
+
+
+def citizen_headers(http: requests.Session, base: str) -> dict[str, str]:
+    r = http.post(f"{base}/api/auth/otp", json={"phone": CITIZEN_PHONE})
+    assert r.status_code == 202, r.text
+    r = http.post(
+        f"{base}/api/auth/otp/verify",
+        json={"phone": CITIZEN_PHONE, "code": OTP_CODE, "device_id": "bench-intake"},
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def _rate(send: Any, bodies: list[bytes], expect: int) -> float:
+    t0 = time.perf_counter()
+    for body in bodies:
+        r = send(body)
+        if r.status_code != expect:
+            raise AssertionError(f"{r.status_code}: {r.text[:300]}")
+    return len(bodies) / (time.perf_counter() - t0)
+
+
+def measure(base: str, requests_per_round: int, rounds: int, seed: int) -> dict[str, Any]:
+    http = requests.Session()
+    auth = {**citizen_headers(http, base), "Content-Type": "application/json"}
+    plain = {"Content-Type": "application/json"}
+    bodies = report_bodies(requests_per_round * (rounds + 1), seed)
+    chunks = [bodies[i :: rounds + 1] for i in range(rounds + 1)]
+
+    def get(_: bytes) -> requests.Response:
+        return http.get(f"{base}/bench/bare")
+
+    def post(b: bytes) -> requests.Response:
+        return http.post(f"{base}/bench/bare", data=b, headers=plain)
+
+    def intake(b: bytes) -> requests.Response:
+        return http.post(f"{base}/api/cases", data=b, headers=auth)
+
+    warm = chunks.pop()[: max(20, requests_per_round // 10)]  # connections, caches, JIT-free warmup
+    _rate(get, warm, 200), _rate(post, warm, 201), _rate(intake, warm, 201)
+    per: dict[str, list[float]] = {"bare GET": [], "bare POST": [], "intake": []}
+    for chunk in chunks:
+        per["bare GET"].append(_rate(get, chunk, 200))
+        per["bare POST"].append(_rate(post, chunk, 201))
+        per["intake"].append(_rate(intake, chunk, 201))
+    http.close()
+    med = {k: statistics.median(v) for k, v in per.items()}
+    ratio_get = statistics.median(
+        i / g for i, g in zip(per["intake"], per["bare GET"], strict=True)
+    )
+    ratio_post = statistics.median(
+        i / p for i, p in zip(per["intake"], per["bare POST"], strict=True)
+    )
+    return {
+        "rps": med,
+        "ratio_get": ratio_get,
+        "ratio_post": ratio_post,
+        "body_bytes": statistics.mean(len(b) for b in bodies),
+    }
+
+
+def profile(url: str, n: int, seed: int) -> str:
+    """cProfile of ``n`` intake requests through the test client, and SQL per request."""
+    app = served_app_for(url)
+    client = app.test_client()
+    client.post("/api/auth/otp", json={"phone": PROFILE_PHONE})
+    r = client.post(
+        "/api/auth/otp/verify",
+        json={"phone": PROFILE_PHONE, "code": OTP_CODE, "device_id": "bench-profile"},
+    )
+    assert r.status_code == 200, r.json
+    token = r.json["access_token"]
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    bodies = report_bodies(n + 20, seed + 1)
+    for b in bodies[:20]:
+        client.post("/api/cases", data=b, headers=auth)
+    from server.db import database
+
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.split()[0] + " " + _table_of(statement))
+
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", count)
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    for b in bodies[20:]:
+        resp = client.post("/api/cases", data=b, headers=auth)
+        assert resp.status_code == 201, resp.json
+    prof.disable()
+    elapsed = time.perf_counter() - t0
+    event.remove(engine, "before_cursor_execute", count)
+    bare = time.perf_counter()
+    for b in bodies[20:]:
+        client.post("/bench/bare", data=b, headers=auth)
+    bare = time.perf_counter() - bare
+    out = io.StringIO()
+    out.write(
+        f"in-process (test client): intake {elapsed / n * 1000:.2f} ms/request under cProfile; "
+        f"bare POST {bare / n * 1000:.2f} ms/request\n"
+        f"SQL statements per intake request: {len(statements) / n:.1f}\n"
+    )
+    from collections import Counter
+
+    for stmt, k in Counter(statements).most_common():
+        out.write(f"  {k / n:4.1f}× {stmt}\n")
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(25)
+    database(app).engine.dispose()
+    return out.getvalue()
+
+
+def served_app_for(url: str) -> Flask:
+    os.environ["CGT_BENCH_DB_URL"] = url
+    return served_app()
+
+
+def _table_of(statement: str) -> str:
+    words = statement.replace("\n", " ").split()
+    for kw in ("FROM", "INTO", "UPDATE"):
+        if kw in words:
+            return words[words.index(kw) + 1]
+    return ""
+
+
+def run_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
+    with scratch_db(engine, "cgt_bench_intake") as url:
+        setup_database(url)
+        with serve(url, args.server, args.workers, args.threads) as base:
+            result = measure(base, args.requests, args.rounds, args.seed)
+        result["engine"] = engine
+        r = result["rps"]
+        print(
+            f"  {engine}: bare GET {r['bare GET']:.0f} req/s, bare POST {r['bare POST']:.0f} "
+            f"req/s, intake {r['intake']:.0f} req/s → {result['ratio_get']:.0%} of bare GET, "
+            f"{result['ratio_post']:.0%} of bare POST (body {result['body_bytes']:.0f} B)",
+            flush=True,
+        )
+        if args.profile:
+            print(profile(url, args.profile, args.seed), flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench intake", description=__doc__)
+    p.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    p.add_argument("--requests", type=int, default=500, help="requests of each kind per round")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--server", choices=["werkzeug", "gunicorn"], default="werkzeug")
+    p.add_argument("--workers", type=int, default=1, help="gunicorn workers")
+    p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    p.add_argument("--profile", type=int, default=0, metavar="N", help="profile N intake requests")
+    p.add_argument("--seed", type=int, default=20261116)
+    args = p.parse_args(argv)
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    how = (
+        "werkzeug threaded, HTTP/1.1 keep-alive"
+        if args.server == "werkzeug"
+        else (f"gunicorn gthread {args.workers} worker(s) × {args.threads} threads")
+    )
+    print(f"intake bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
+    print(
+        f"  server: {how}; client: one requests.Session, sequential; "
+        f"{args.rounds} rounds × {args.requests} requests of each kind",
+        flush=True,
+    )
+    results = [run_engine(e, args) for e in engines]
+    rows = [
+        [
+            r["engine"], round(r["rps"]["bare GET"]), round(r["rps"]["bare POST"]),
+            round(r["rps"]["intake"]), f"{r['ratio_get']:.0%}", f"{r['ratio_post']:.0%}",
+            "met" if min(r["ratio_get"], r["ratio_post"]) >= TARGET_RATIO else "MISSED",
+        ]
+        for r in results
+    ]  # fmt: skip
+    headers = ["engine", "bare GET req/s", "bare POST req/s", "intake req/s", "intake/GET",
+               "intake/POST", f"target ≥ {TARGET_RATIO:.0%}"]  # fmt: skip
+    print("\n" + table(headers, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        _serve_werkzeug(int(sys.argv[2]))
+    else:
+        sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,32 @@
+"""The benchmarks still run: each one at a tiny size on SQLite (figures are not checked here;
+the real runs and their results are in docs/PERFORMANCE.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import intake, queue
+
+
+@pytest.fixture(autouse=True)
+def scratch_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bench.common.SCRATCH", tmp_path)
+
+
+def test_queue_bench_runs_every_view(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--engine", "sqlite", "--sizes", "1000", "--deep", "3", "--repeats", "1"]
+    assert queue.main(args) == 0
+    out = capsys.readouterr().out
+    for view in queue.VIEWS:
+        assert f"| {view.name} |" in out
+    assert "worst page" in out
+
+
+def test_intake_bench_serves_and_compares(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--engine", "sqlite", "--requests", "60", "--rounds", "2", "--profile", "20"]
+    assert intake.main(args) == 0
+    out = capsys.readouterr().out
+    assert "intake/GET" in out
+    assert "SQL statements per intake request" in out
