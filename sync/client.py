@@ -281,7 +281,8 @@ class SyncClient:
         pushed = refused = 0
         while True:
             with self.store.transaction() as tx:
-                batch = self._ready(tx.outbox(EntryStatus.WAITING, self.batch_size))
+                waiting = tx.outbox(EntryStatus.WAITING, self.batch_size)
+            batch = self._ready(waiting)  # outside: the photo queue opens its own transaction
             if not batch:
                 return pushed, refused
             request = PushRequest(

@@ -15,10 +15,11 @@ def init_app(app: Flask) -> Api:
     )
     register_error_handlers(app, api)
 
-    from . import auth, cases, city, photos, queue
+    from . import auth, cases, city, photos, queue, sync
 
-    for module in (auth, cases, queue, city, photos):
+    for module in (auth, cases, queue, city, photos, sync):
         api.register_blueprint(module.blp)
+    sync.init_app(app)
 
     from . import open311
 

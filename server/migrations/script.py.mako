@@ -1,7 +1,7 @@
 """${message}
 
 Revision ID: ${up_revision}
-Revises:${"" if not down_revision else " " + (down_revision | comma,n)}
+Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
 

@@ -1,6 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
 from ..db import Base
+from . import sync  # noqa: F401  (registers the sync tables)
 from .cases import Case, CaseEvent, CasePhoto, CaseReporter, Supervision
 from .city import Area, Category, Department, GridCell, RoutingRule
 from .open311 import ApiKey, Open311Contact

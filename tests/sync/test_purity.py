@@ -32,7 +32,9 @@ MODULES = [
     "sync.stores.memory",
     "sync.stores.sqlite_client",
     "sync.__main__",
+    "sync.case_mutations",
 ]
+ADAPTERS = {"sync.http": {"requests", "urllib3"}}  # the device's HTTP adapter, and only it
 
 
 def test_sync_imports_no_framework() -> None:
@@ -56,6 +58,17 @@ def test_sync_imports_no_framework() -> None:
         check=True,
     )
     assert "sqlite3" not in json.loads(out.stdout)
+
+
+def test_the_http_adapter_imports_only_its_http_client() -> None:
+    for module, allowed in ADAPTERS.items():
+        code = f"import importlib, json, sys; importlib.import_module({module!r}); "
+        code += "print(json.dumps(sorted(sys.modules)))"
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        loaded = {m.split(".")[0] for m in json.loads(out.stdout)}
+        assert loaded & set(FORBIDDEN) == allowed
 
 
 def test_cli_prints_help() -> None:

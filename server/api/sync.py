@@ -1,0 +1,104 @@
+"""Offline sync over HTTP (docs/sync-protocol.md): push mutations, pull changes 同步.
+
+The views only parse the envelope, build the Peer from the signed-in actor and call the
+engine; protocol errors keep their statuses (400, 403, 426 "please update the app") and a
+failure of the store itself answers 503 so the device retries. Every body is JSON in the
+protocol's own shape, errors in the app's one shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from shared_models.enums import Role
+from sync.errors import SyncError
+from sync.protocol import PullRequest, PushRequest
+from sync.server import SyncServer
+from sync.server_store import Peer
+
+from ..db import database, session
+from ..models import GridCell
+from ..services.actor import Actor
+from ..sync_handlers import Caller, registry
+from ..sync_publish import DISPATCHERS, PUBLIC, install
+from ..sync_store import SqlServerStore
+from .context import case_ctx
+from .errors import error_body
+from .security import current_actor, requires
+
+blp = Blueprint("sync", __name__, url_prefix="/api/sync", description="Offline sync 同步")
+_ENVELOPE = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def audiences(actor: Actor) -> frozenset[str]:
+    """The audience tags of a user: what their phone may pull (rule L-3)."""
+    tags = {f"user:{actor.id}", PUBLIC}
+    if actor.role in (Role.DISPATCHER, Role.ADMIN):
+        tags.add(DISPATCHERS)
+    elif actor.role is Role.HANDLER and actor.department_id is not None:
+        tags.add(f"dept:{actor.department_id}")
+    elif actor.role is Role.INSPECTOR:
+        grids = session().scalars(select(GridCell.code).where(GridCell.inspector_id == actor.id))
+        tags.update(f"grid:{code}" for code in grids)
+    return frozenset(tags)
+
+
+def peer() -> Peer:
+    actor = current_actor()
+    return Peer(f"user:{actor.id}", audiences(actor), Caller(actor, case_ctx()))
+
+
+def engine() -> SyncServer:
+    return current_app.extensions["cgt_sync"]  # type: ignore[no-any-return]
+
+
+def _body() -> Any:
+    return request.get_json(silent=True)
+
+
+@blp.route("/push")
+class Push(MethodView):
+    @requires()
+    @blp.doc(requestBody=_ENVELOPE)
+    @blp.response(200)
+    def post(self) -> Response:
+        """Send waiting mutations; each is applied once, refused with a reason, or left waiting
+
+        The answer lists a result per mutation in seq order (applied, duplicate or refused);
+        mutations without a result are still waiting and must be sent again (rule P-5).
+        """
+        push = PushRequest.from_json(_body())
+        return jsonify(engine().push(push, peer()).to_json())
+
+
+@blp.route("/pull")
+class Pull(MethodView):
+    @requires()
+    @blp.doc(requestBody=_ENVELOPE)
+    @blp.response(200)
+    def post(self) -> Response:
+        """One page of what changed for this user after the cursor (scoped, incremental)"""
+        pull = PullRequest.from_json(_body())
+        return jsonify(engine().pull(pull, peer()).to_json())
+
+
+@blp.errorhandler(SyncError)
+def _store_failed(error: SyncError) -> Response:
+    current_app.logger.warning("sync store failed: %s", error)
+    resp = jsonify(error_body("internal_error"))
+    resp.status_code = 503
+    resp.headers["Retry-After"] = "5"
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    """Bind the engine to the app's database and publish every write path's changes."""
+    db = database(app)
+    install(db.factory, app.config["CLOCK"])
+    store = SqlServerStore(db.factory)
+    app.extensions["cgt_sync"] = SyncServer(store, registry(), lambda: app.config["CLOCK"]())

@@ -1,0 +1,93 @@
+"""Tables of the sync engine's server store (docs/sync-protocol.md, section 11).
+
+Audience tags are a ``text[]`` on PostgreSQL (filtered with ``&&``) and a JSON list on SQLite
+(filtered with ``json_each``); :data:`Tags` hides the difference from the models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, UTCDateTime
+
+Tags = ARRAY(String(64)).with_variant(JSON(), "sqlite")
+
+
+class SyncClientRow(Base):
+    """One installation of the app: the user who owns it and its highest receipted seq."""
+
+    __tablename__ = "sync_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class SyncReceipt(Base):
+    """The remembered answer to one mutation (rule P-2); replayed for every retry."""
+
+    __tablename__ = "sync_receipts"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str | None] = mapped_column(String(48))
+    message: Mapped[str | None] = mapped_column(Text)
+    message_zh: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[list[Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SyncRecord(Base):
+    """The device-facing copy of a record (rule L-1); tombstones have ``deleted``."""
+
+    __tablename__ = "sync_records"
+
+    collection: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column("id", String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    audience: Mapped[list[str]] = mapped_column(Tags)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SyncChange(Base):
+    """The change log (rule L-2); ``cursor`` comes from :class:`SyncCounter` (rule C-3)."""
+
+    __tablename__ = "sync_changes"
+
+    cursor: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    collection: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column("id", String(64))
+    op: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    audience: Mapped[list[str]] = mapped_column(Tags)
+    prev_audience: Mapped[list[str]] = mapped_column(Tags)
+    origin: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SyncCounter(Base):
+    """The single row whose update numbers the change log, serialising writers at commit."""
+
+    __tablename__ = "sync_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class SyncMeta(Base):
+    """The single row remembering the highest pruned cursor (rule T-1)."""
+
+    __tablename__ = "sync_meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    min_retained: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,183 @@
+"""Publishing to devices: every write of a case or a category reaches the sync change log.
+
+Devices pull *device-facing records* (docs/sync-protocol.md, rule L-1). This module decides
+what they are and who may see them:
+
+- ``cases``: the staff view of a case, for ``role:dispatcher``, the grid's inspector
+  (``grid:<code>``), the inspector the task is assigned to (``user:<id>``) and the handling
+  department (``dept:<id>``); a case dispatched elsewhere leaves the old department's phones
+  as a removal (rule L-4);
+- ``my_reports``: the reporter's view (no staff fields) for every reporter (``user:<id>``);
+- ``categories``: the public catalogue, for everyone (``public``).
+
+It publishes from ONE place for every write path (REST views, Open311, the demo loader, the
+console): a session hook notes which cases and categories a flush touched and publishes them
+just before the transaction commits. Sync mutation handlers publish through their own
+``MutationContext`` instead (so the changes carry the device's origin and are echoed to it),
+which takes those records off the hook's list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared_models.enums import Role
+from sync.server import Writer
+
+from .models import Case, CasePhoto, CaseReporter, Category
+from .services.actor import Actor
+from .sync_store import SqlServerTx
+
+CASES, MY_REPORTS, CATEGORIES = "cases", "my_reports", "categories"
+DISPATCHERS, PUBLIC = "role:dispatcher", "public"
+_PENDING = "cgt_sync_pending"  # session.info key: {(collection, id)} touched, not published
+_BUSY = "cgt_sync_publishing"
+_STAFF_VIEWER = Actor(None, Role.INSPECTOR)  # staff fields, no reporter contact
+_REPORTER_VIEWER = Actor(None, Role.CITIZEN)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: datetimes as ISO 8601 text, containers walked."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def staff_audience(case: Case) -> set[str]:
+    tags = {DISPATCHERS}
+    if case.grid_code:
+        tags.add(f"grid:{case.grid_code}")
+    if case.department_id is not None:
+        tags.add(f"dept:{case.department_id}")
+    if case.inspector_id is not None:
+        tags.add(f"user:{case.inspector_id}")
+    return tags
+
+
+def _write_if_changed(w: Writer, collection: str, id: str, data: Any, audience: set[str]) -> None:
+    old = w.get(collection, id)
+    if old is not None and old.data == data and old.audience == frozenset(audience):
+        return  # nothing a device would notice: no new version
+    w.write(collection, id, data, audience)
+
+
+def publish_case(w: Writer, s: Session, case_id: str) -> None:
+    """Write the device-facing copies of one case (staff view, reporters' view)."""
+    from .api.case_views import case_view, photos_of
+
+    s.flush()
+    case = s.get(Case, case_id)
+    if case is None:
+        return
+    photos = photos_of(s, case.id)
+    staff = _plain({**case_view(s, case, _STAFF_VIEWER, w.now, detail=False), "photos": photos})
+    _write_if_changed(w, CASES, case.id, staff, staff_audience(case))
+    reporters = s.scalars(select(CaseReporter.user_id).where(CaseReporter.case_id == case.id))
+    tags = {f"user:{u}" for u in reporters}
+    if tags:
+        mine = case_view(s, case, _REPORTER_VIEWER, w.now, detail=False)
+        _write_if_changed(w, MY_REPORTS, case.id, _plain({**mine, "photos": photos}), tags)
+    _done(s, [(CASES, case.id)])
+
+
+def publish_category(w: Writer, s: Session, code: str) -> None:
+    cat = s.get(Category, code)
+    if cat is None or not cat.active:
+        w.remove(CATEGORIES, code)
+    else:
+        data = {
+            "code": cat.code,
+            "kind": cat.kind,
+            "class_code": cat.class_code,
+            "class_name": cat.class_name,
+            "class_name_en": cat.class_name_en,
+            "name": cat.name,
+            "name_en": cat.name_en,
+            "keywords": cat.keywords,
+            "needs_verify": cat.needs_verify,
+        }
+        _write_if_changed(w, CATEGORIES, code, data, {PUBLIC})
+    _done(s, [(CATEGORIES, code)])
+
+
+def publish(w: Writer, s: Session, keys: Iterable[tuple[str, str]]) -> None:
+    for collection, id in sorted(set(keys)):
+        if collection == CASES:
+            publish_case(w, s, id)
+        else:
+            publish_category(w, s, id)
+
+
+def publish_pending(w: Writer, s: Session) -> None:
+    """Publish what this transaction touched so far through ``w`` (a mutation's context)."""
+    s.flush()
+    publish(w, s, set(s.info.get(_PENDING, set())))
+
+
+def publish_all(s: Session, now: datetime) -> int:
+    """Publish every case and category (a database made before sync existed); returns how many."""
+    keys = [(CASES, i) for i in s.scalars(select(Case.id))]
+    keys += [(CATEGORIES, c) for c in s.scalars(select(Category.code))]
+    w = Writer(SqlServerTx(s), None, now)
+    publish(w, s, keys)
+    w.flush()
+    return len(keys)
+
+
+# ---------------------------------------------------------------- the one hook
+
+
+def _done(s: Session, keys: Iterable[tuple[str, str]]) -> None:
+    pending: set[tuple[str, str]] = s.info.get(_PENDING, set())
+    pending.difference_update(keys)
+
+
+def _touched(objects: Iterable[object]) -> set[tuple[str, str]]:
+    keys: set[tuple[str, str]] = set()
+    for obj in objects:
+        if isinstance(obj, Case):
+            keys.add((CASES, obj.id))
+        elif isinstance(obj, CaseReporter | CasePhoto):
+            keys.add((CASES, obj.case_id))
+        elif isinstance(obj, Category):
+            keys.add((CATEGORIES, obj.code))
+    return keys
+
+
+def install(factory: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+    """Publish what each transaction of ``factory``'s sessions changed, before it commits."""
+
+    def after_flush(s: Session, _ctx: Any) -> None:
+        if not s.info.get(_BUSY):
+            keys = _touched([*s.new, *s.dirty, *s.deleted])
+            if keys:
+                s.info.setdefault(_PENDING, set()).update(keys)
+
+    def before_commit(s: Session) -> None:
+        if s.info.get(_BUSY) or not s.info.get(_PENDING):
+            return
+        s.flush()  # what is still unflushed joins the list now, not after this hook
+        s.info[_BUSY] = True
+        try:
+            w = Writer(SqlServerTx(s), None, clock())
+            publish(w, s, set(s.info.pop(_PENDING, set())))
+            w.flush()  # the change-log numbers last, just before commit (rule C-3)
+        finally:
+            s.info.pop(_BUSY, None)
+
+    def forget(s: Session) -> None:
+        s.info.pop(_PENDING, None)
+
+    event.listen(factory, "after_flush", after_flush)
+    event.listen(factory, "before_commit", before_commit)
+    event.listen(factory, "after_commit", forget)
+    event.listen(factory, "after_rollback", forget)

@@ -1,0 +1,53 @@
+"""Fixtures of the server-side sync tests: the SQL store on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from server.db import Database
+from server.models import Base
+from server.models.sync import SyncRecord
+from server.sync_store import SqlServerStore
+from sync.server import SyncServer
+from sync.server_store import Record
+from tests.sync.conftest import World
+
+
+class InspectableStore(SqlServerStore):
+    """The SQL store plus the inspection helper the engine's own tests use."""
+
+    def records(self) -> dict[tuple[str, str], Record]:
+        with self.factory() as s:
+            return {
+                (r.collection, r.record_id): Record(
+                    r.collection, r.record_id, r.version, r.data, frozenset(r.audience), r.deleted
+                )
+                for r in s.scalars(select(SyncRecord))
+            }
+
+
+class SqlWorld(World):
+    """The engine's test world with its server on the SQL store."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        self.store = InspectableStore(db.factory)  # type: ignore[assignment]
+        self.server = SyncServer(self.store, self.registry, self.clock)
+
+
+@pytest.fixture
+def sync_db(db_url: str) -> Iterator[Database]:
+    db = Database(db_url)
+    Base.metadata.create_all(db.engine)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def world(sync_db: Database) -> SqlWorld:
+    """Overrides the engine tests' in-memory world, so they run against the SQL store."""
+    return SqlWorld(sync_db)

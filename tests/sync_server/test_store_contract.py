@@ -1,0 +1,9 @@
+"""The engine's server tests (tests/sync/test_server.py), run against the SQL store.
+
+The ``world`` fixture of this folder puts the engine on ``server.sync_store`` over SQLite and
+PostgreSQL, so every rule those tests check (exactly once, refusals, gaps, scoped paged
+pulls, removals on lost access, own changes excluded, resync after pruning, a change
+committing late not skipped) holds for the real store too.
+"""
+
+from tests.sync.test_server import *  # noqa: F403
