@@ -69,11 +69,14 @@ class Counting:
 def login(base: str, user: str, password: str) -> str:
     import requests
 
-    resp = requests.post(
-        base.rstrip("/") + "/api/auth/login",
-        json={"username": user, "password": password, "device_id": f"cli-{uuid.uuid4()}"},
-        timeout=(5, 30),
-    )
+    try:
+        resp = requests.post(
+            base.rstrip("/") + "/api/auth/login",
+            json={"username": user, "password": password, "device_id": f"cli-{uuid.uuid4()}"},
+            timeout=(5, 30),
+        )
+    except requests.RequestException as error:
+        raise SystemExit(f"cannot reach {base}: {error}") from None
     if resp.status_code != 200:
         raise SystemExit(f"sign-in failed: HTTP {resp.status_code} {resp.text[:200]}")
     return str(resp.json()["access_token"])

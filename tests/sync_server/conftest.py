@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from server.db import Database
@@ -14,6 +20,8 @@ from server.sync_store import SqlServerStore
 from sync.server import SyncServer
 from sync.server_store import Record
 from tests.sync.conftest import World
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class InspectableStore(SqlServerStore):
@@ -51,3 +59,37 @@ def sync_db(db_url: str) -> Iterator[Database]:
 def world(sync_db: Database) -> SqlWorld:
     """Overrides the engine tests' in-memory world, so they run against the SQL store."""
     return SqlWorld(sync_db)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A real server process on a free loopback port, with the demo city; yields its URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.sync_server.serve", db_url, str(port), str(tmp_path / "p")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(base + "/api/city/categories", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -5,16 +5,10 @@ photos, each applied exactly once, nothing lost and nothing doubled."""
 from __future__ import annotations
 
 import random
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
@@ -27,42 +21,8 @@ from sync.stores.sqlite_client import SqliteClientStore
 from sync.testkit import Fault, FaultyTransport
 from tests.factories import DEMO_PASSWORD, INSPECTOR, INSPECTOR_POINT
 
-ROOT = Path(__file__).resolve().parents[2]
 REPORTS = 500
 MARK = "e2e 同步测试"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.sync_server.serve", db_url, str(port), str(tmp_path / "p")],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(base + "/api/city/categories", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def _png(n: int) -> bytes:
