@@ -50,7 +50,9 @@ class Case(Base):
     # Queue views walk these in deadline order (keyset on step_deadline, id); closed cases
     # have no deadline, so every index below only spans open work.
     __table_args__ = (
-        Index("ix_cases_open_deadline", "step_deadline", "id"),
+        # step_warn_at rides along so the yellow light (warn_at ≤ now < deadline) is checked
+        # inside the index instead of by reading every green row in deadline order.
+        Index("ix_cases_open_deadline", "step_deadline", "id", "step_warn_at"),
         Index("ix_cases_state_deadline", "state", "step_deadline", "id"),
         Index("ix_cases_dept_deadline", "department_id", "step_deadline", "id"),
         Index("ix_cases_grid_deadline", "grid_code", "step_deadline", "id"),
