@@ -6,6 +6,7 @@ reported a case and how to reach them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -107,14 +108,16 @@ def _ref(obj: Category | Department | None) -> dict[str, str] | None:
     return {"code": obj.code, "name": obj.name, "name_en": obj.name_en}
 
 
-def allowed_actions(s: Session, case: Case, actor: Actor) -> list[str]:
+def allowed_actions(
+    s: Session, case: Case, actor: Actor, reporter: bool | None = None
+) -> list[str]:
     """Actions the viewer could take now (evidence aside), from the one rule set."""
     facts = workflow.CaseFacts(
         CaseState(case.state),
         case.version,
         case.department_id,
         case.inspector_id,
-        is_reporter(s, case.id, actor.id),
+        is_reporter(s, case.id, actor.id) if reporter is None else reporter,
     )
     probe = {
         "version": case.version,
@@ -133,12 +136,8 @@ def allowed_actions(s: Session, case: Case, actor: Actor) -> list[str]:
     return out
 
 
-def photos_of(s: Session, case_id: str) -> list[dict[str, str]]:
-    rows = s.execute(
-        select(CasePhoto.photo_sha256, CasePhoto.kind)
-        .where(CasePhoto.case_id == case_id)
-        .order_by(CasePhoto.added_at)
-    )
+def photo_refs(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """(sha256, kind) pairs as the links a client fetches them by."""
     return [
         {
             "sha256": sha,
@@ -146,8 +145,17 @@ def photos_of(s: Session, case_id: str) -> list[dict[str, str]]:
             "url": f"/api/photos/{sha}/content?variant=public",
             "thumb_url": f"/api/photos/{sha}/content?variant=thumb",
         }
-        for sha, kind in rows
+        for sha, kind in pairs
     ]
+
+
+def photos_of(s: Session, case_id: str) -> list[dict[str, str]]:
+    rows = s.execute(
+        select(CasePhoto.photo_sha256, CasePhoto.kind)
+        .where(CasePhoto.case_id == case_id)
+        .order_by(CasePhoto.added_at)
+    )
+    return photo_refs((sha, kind) for sha, kind in rows)
 
 
 def case_view(
@@ -157,8 +165,14 @@ def case_view(
     now: datetime,
     detail: bool = True,
     names: dict[str, dict[Any, Any]] | None = None,
+    is_reporter: bool | None = None,
+    photos: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The case as ``actor`` may see it; ``detail`` adds photos, routing and actions."""
+    """The case as ``actor`` may see it; ``detail`` adds photos, routing and actions.
+
+    ``is_reporter`` and ``photos`` spare the look-ups when the caller already knows them
+    (a case it has just filed).
+    """
     if names is not None:
         cat = names["categories"].get(case.category_code)
         dept = names["departments"].get(case.department_id)
@@ -201,8 +215,8 @@ def case_view(
         )
     if not detail:
         return out
-    out["photos"] = photos_of(s, case.id)
-    out["allowed_actions"] = allowed_actions(s, case, actor)
+    out["photos"] = photos_of(s, case.id) if photos is None else photos
+    out["allowed_actions"] = allowed_actions(s, case, actor, is_reporter)
     if staff and case.state in ("reported", "verifying", "registered", "returned"):
         out["routed_department"] = _ref(_route(s, case.category_code, case.grid_code))
     if actor.role in (Role.DISPATCHER, Role.ADMIN) and case.reporter_id:

@@ -9,12 +9,13 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import IntegrityError
 
+from shared_models.enums import PhotoKind
 from shared_models.schemas import CaseActionSchema, CaseReportSchema, RatingSchema
 
 from ..db import session
 from ..services import cases as svc
 from ..services.visibility import load_visible
-from .case_views import CaseOut, TimelineItem, case_view, timeline
+from .case_views import CaseOut, TimelineItem, case_view, photo_refs, timeline
 from .context import case_ctx
 from .security import current_actor, requires
 
@@ -51,11 +52,11 @@ class SupervisionOut(Schema):
 def _report_once(data: dict[str, Any]) -> svc.ReportOutcome:
     s, ctx, actor = session(), case_ctx(), current_actor()
     try:
-        out = svc.report(s, actor, data, ctx)
+        out = svc.report(s, actor, data, ctx, fresh=True)
         s.commit()
         return out
     except IntegrityError:
-        # The same id arrived twice at once: the other request won; answer like a replay.
+        # The id is taken: a retry of this report (answer like a replay) or a clash (409).
         s.rollback()
         out = svc.report(s, actor, data, ctx)
         s.commit()
@@ -77,8 +78,15 @@ class CaseIntake(MethodView):
         """
         data["id"] = str(data["id"])
         out = _report_once(data)
+        known: dict[str, Any] = {}
+        if out.created:  # what was just written need not be read back
+            shas = dict.fromkeys(p.lower() for p in data["photos"])
+            known = {
+                "is_reporter": out.case.reporter_id is not None,
+                "photos": photo_refs((sha, PhotoKind.REPORT.value) for sha in shas),
+            }
         body = {
-            "case": case_view(session(), out.case, current_actor(), case_ctx().now),
+            "case": case_view(session(), out.case, current_actor(), case_ctx().now, **known),
             "same_problem": [
                 {
                     "id": c.id,

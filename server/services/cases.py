@@ -139,10 +139,16 @@ def _same_report(case: Case, actor: Actor, data: dict[str, Any], lat: float, lon
     )
 
 
-def report(s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext) -> ReportOutcome:
-    """File a new case (信息采集); repeating the same report with the same id is harmless."""
+def report(
+    s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext, fresh: bool = False
+) -> ReportOutcome:
+    """File a new case (信息采集); repeating the same report with the same id is harmless.
+
+    ``fresh`` skips the look-up for an earlier copy: for callers that retry on the primary
+    key's IntegrityError with ``fresh=False``, saving a query on every new report.
+    """
     lat, lon = to_wgs84(data["lat"], data["lon"], data.get("coord_system", "wgs84"))
-    existing = s.get(Case, data["id"])
+    existing = None if fresh else s.get(Case, data["id"])
     if existing is not None:
         if _same_report(existing, actor, data, lat, lon):
             return ReportOutcome(existing, False, find_candidates(s, existing, ctx))
