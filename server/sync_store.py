@@ -46,6 +46,7 @@ class SqlServerTx:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._pg = session.get_bind().dialect.name == "postgresql"
+        self._absent: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------ clients and receipts
 
@@ -109,9 +110,12 @@ class SqlServerTx:
     # ------------------------------------------------------------ records and the log
 
     def get_record(self, collection: str, id: str) -> Record | None:
+        if (collection, id) in self._absent:
+            return None  # already looked for in this transaction (the identity map has no misses)
         # Locked, so two transactions publishing one record number its versions one by one.
         row = self.session.get(SyncRecord, (collection, id), with_for_update=self._pg)
         if row is None:
+            self._absent.add((collection, id))
             return None
         return Record(
             row.collection,
@@ -123,6 +127,7 @@ class SqlServerTx:
         )
 
     def put_record(self, record: Record) -> None:
+        self._absent.discard((record.collection, record.id))
         row = self.session.get(SyncRecord, (record.collection, record.id))
         if row is None:
             row = SyncRecord(collection=record.collection, record_id=record.id)

@@ -82,6 +82,7 @@ class CaseIntake(MethodView):
         if out.created:  # what was just written need not be read back
             shas = dict.fromkeys(p.lower() for p in data["photos"])
             known = {
+                "names": {"categories": {out.case.category_code: out.category}, "departments": {}},
                 "is_reporter": out.case.reporter_id is not None,
                 "photos": photo_refs((sha, PhotoKind.REPORT.value) for sha in shas),
             }

@@ -57,6 +57,7 @@ class ReportOutcome:
     case: Case
     created: bool
     candidates: list[tuple[Case, float]] = field(default_factory=list)
+    category: Category | None = None  # held here so presenting the case needs no re-read
 
 
 def _category(s: Session, code: str) -> Category:
@@ -192,7 +193,7 @@ def report(
     ev = _event(s, case, actor, "report", None, ctx, data={"source": source.value})
     if shas:
         _photos().attach_photos(s, case.id, shas, PhotoKind.REPORT, ev.id, ctx.now)
-    return ReportOutcome(case, True, find_candidates(s, case, ctx))
+    return ReportOutcome(case, True, find_candidates(s, case, ctx), cat)
 
 
 def find_candidates(s: Session, case: Case, ctx: CaseContext) -> list[tuple[Case, float]]:
