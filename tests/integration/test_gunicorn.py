@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,29 +14,11 @@ import pytest
 import requests
 
 from .pg import scratch_database
+from .servers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BUDGET_S = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_serving(base: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"gunicorn exited early with {proc.returncode}")
-        try:
-            requests.get(f"{base}/api/openapi.json", timeout=2)
-            return
-        except (requests.ConnectionError, requests.Timeout):
-            # Not listening yet, or listening while the workers still import the app.
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not start listening in time")
 
 
 @pytest.fixture
@@ -55,7 +36,7 @@ def served(tmp_path: Path) -> Iterator[str]:
             [str(BIN / "flask"), "--app", "server", "cgt", "db-upgrade"],
             cwd=ROOT, env=env, check=True, capture_output=True, timeout=BUDGET_S,
         )  # fmt: skip
-        port = _free_port()
+        port = free_port()
         log = (tmp_path / "gunicorn.log").open("wb")
         proc = subprocess.Popen(
             [
@@ -66,7 +47,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_serving(base, proc, started + BUDGET_S - 5)
+            wait_until_serving(base, proc, started + BUDGET_S - 5)
             yield base
         finally:
             proc.send_signal(signal.SIGTERM)

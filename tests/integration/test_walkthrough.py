@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,33 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from bench import walkthrough
 from server.services import demo
+
+from .servers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = [str(Path(sys.executable).parent / "flask"), "--app", "server"]
 BUDGET_S = 60.0
 OTP = "123456"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_serving(base: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited early with {proc.returncode}")
-        try:
-            requests.get(f"{base}/api/openapi.json", timeout=2)
-            return
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.1)
-    raise AssertionError("the server did not start listening in time")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +42,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             FLASK + command, cwd=ROOT, env=env, capture_output=True, timeout=BUDGET_S
         )
         assert done.returncode == 0, done.stderr.decode(errors="replace")
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -69,7 +51,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_until_serving(base, proc, started + BUDGET_S - 20)
+            wait_until_serving(base, proc, started + BUDGET_S - 20)
             yield base
         finally:
             proc.send_signal(signal.SIGTERM)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from server.db import Database
@@ -19,6 +17,7 @@ from server.models.sync import SyncRecord
 from server.sync_store import SqlServerStore
 from sync.server import SyncServer
 from sync.server_store import Record
+from tests.integration.servers import free_port, wait_until_serving
 from tests.sync.conftest import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,16 +60,10 @@ def world(sync_db: Database) -> SqlWorld:
     return SqlWorld(sync_db)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[str]:
     """A real server process on a free loopback port, with the demo city; yields its URL."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.sync_server.serve", db_url, str(port), str(tmp_path / "p")],
         cwd=ROOT,
@@ -81,12 +74,7 @@ def server(db_url: str, tmp_path: Path) -> Iterator[str]:
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(base + "/api/city/categories", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        wait_until_serving(base, proc, time.monotonic() + 10)  # type: ignore[arg-type]
         yield base
     finally:
         proc.terminate()
