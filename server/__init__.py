@@ -15,7 +15,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults → environment → ``instance/settings.json`` → ``test_config``."""
     app = Flask(__name__, instance_path=str(config_module.ROOT / "instance"))
     app.config.from_mapping(config_module.load(app.instance_path, test_config))
-    app.config.setdefault("SECRET_KEY", app.config.get("SECRET_KEY", "dev-only-secret"))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO)

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Defaults:
+    SECRET_KEY = "dev-only-secret"  # public: set CGT_SECRET_KEY in production
     DATABASE_URL = f"sqlite:///{ROOT / 'instance' / 'cgt.sqlite3'}"
     SQL_ECHO = False
     PHOTO_DIR = str(ROOT / "instance" / "photos")
@@ -43,8 +44,6 @@ class Defaults:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     OPEN311_JURISDICTION = "pingdingshan.example.cn"
-    PAGE_DEFAULT = 50
-    PAGE_MAX = 200
     API_TITLE = "城管通 Chengguantong API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

@@ -13,7 +13,7 @@ def init_app(app: Flask) -> Api:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "Device access token"}
     )
-    register_error_handlers(app, api)
+    register_error_handlers(app)
 
     from . import auth, cases, city, photos, queue, sync
 

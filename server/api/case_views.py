@@ -20,6 +20,7 @@ from shared_models.errors import CgtError
 from ..domain import workflow
 from ..domain.calendar import light
 from ..models import Case, CaseEvent, CasePhoto, Category, Department, User
+from ..services import city
 from ..services.actor import Actor
 from ..services.cases import is_reporter
 
@@ -94,12 +95,6 @@ class TimelineItem(Schema):
     step = fields.String(allow_none=True, metadata={"description": "step this action completed"})
     on_time = fields.Boolean(allow_none=True)
     data = fields.Dict()
-
-
-def _route(s: Session, category_code: str, grid_code: str | None) -> Department | None:
-    from ..services import city
-
-    return city.route(s, category_code, grid_code)
 
 
 def _ref(obj: Category | Department | None) -> dict[str, str] | None:
@@ -218,7 +213,7 @@ def case_view(
     out["photos"] = photos_of(s, case.id) if photos is None else photos
     out["allowed_actions"] = allowed_actions(s, case, actor, is_reporter)
     if staff and case.state in ("reported", "verifying", "registered", "returned"):
-        out["routed_department"] = _ref(_route(s, case.category_code, case.grid_code))
+        out["routed_department"] = _ref(city.route(s, case.category_code, case.grid_code))
     if actor.role in (Role.DISPATCHER, Role.ADMIN) and case.reporter_id:
         rep = s.get(User, case.reporter_id)
         if rep is not None:

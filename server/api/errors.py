@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from flask_smorest import Api
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -39,7 +38,7 @@ def _json(body: dict[str, Any], status: int) -> Response:
     return resp
 
 
-def register_error_handlers(app: Flask, api: Api) -> None:
+def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CgtError)
     def _cgt_error(err: CgtError) -> Response:
         return _json(err.to_dict(), err.status)

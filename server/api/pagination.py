@@ -30,8 +30,11 @@ def decode_cursor(token: str) -> list[Any]:
     return value
 
 
+PAGE_DEFAULT, PAGE_MAX = 50, 200
+
+
 class PageArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = fields.Integer(load_default=PAGE_DEFAULT, validate=validate.Range(min=1, max=PAGE_MAX))
     after = fields.String(load_default=None)
 
     @validates("after")

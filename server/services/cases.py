@@ -16,27 +16,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shared_models.enums import STEP_OF_STATE, CaseSource, CaseState, PhotoKind, Role, Step
 from shared_models.errors import Conflict, Forbidden, InvalidInput
-from shared_models.geo import to_wgs84
+from shared_models.geo import bbox_around, distance_m, to_wgs84
 
 from ..domain import workflow
 from ..domain.calendar import step_times
 from ..models import Case, CaseEvent, CaseReporter, Category, Department, Supervision, User
+from . import city, photos
 from .actor import Actor
 from .context import CaseContext
 from .visibility import load_visible
-
-
-def _city():  # type: ignore[no-untyped-def]
-    from . import city
-
-    return city
-
-
-def _photos():  # type: ignore[no-untyped-def]
-    from . import photos
-
-    return photos
-
 
 SOURCE_OF_ROLE = {
     Role.CITIZEN: CaseSource.CITIZEN,
@@ -155,7 +143,7 @@ def report(
             return ReportOutcome(existing, False, find_candidates(s, existing, ctx))
         raise Conflict("duplicate_id")
     cat = _category(s, data["category_code"])
-    cell = _city().locate(s, lat, lon)
+    cell = city.locate(s, lat, lon)
     if cell is None:
         raise InvalidInput("outside_city", errors={"lat": ["Outside the city. 不在本市范围内。"]})
     source = SOURCE_OF_ROLE.get(actor.role)
@@ -192,14 +180,12 @@ def report(
         s.add(CaseReporter(case_id=case.id, user_id=case.reporter_id, reported_at=ctx.now))
     ev = _event(s, case, actor, "report", None, ctx, data={"source": source.value})
     if shas:
-        _photos().attach_photos(s, case.id, shas, PhotoKind.REPORT, ev.id, ctx.now)
+        photos.attach_photos(s, case.id, shas, PhotoKind.REPORT, ev.id, ctx.now)
     return ReportOutcome(case, True, find_candidates(s, case, ctx), cat)
 
 
 def find_candidates(s: Session, case: Case, ctx: CaseContext) -> list[tuple[Case, float]]:
     """Open cases of the same category within the duplicate radius ("same problem?")."""
-    from shared_models.geo import bbox_around, distance_m
-
     min_lat, min_lon, max_lat, max_lon = bbox_around(case.lat, case.lon, ctx.duplicate_radius_m)
     rows = s.scalars(
         select(Case)
@@ -287,7 +273,7 @@ def act(
     ev = _event(s, case, actor, action, from_state, ctx, note=note, data=data, done=done)
     if shas:
         kind = PHOTO_KIND_OF_ACTION.get(action, PhotoKind.REPORT)
-        _photos().attach_photos(s, case.id, shas, kind, ev.id, ctx.now)
+        photos.attach_photos(s, case.id, shas, kind, ev.id, ctx.now)
     _flush_guarded(s, case)
     return case
 
@@ -304,7 +290,7 @@ def _flush_guarded(s: Session, case: Case) -> None:
 
 def _inspector(s: Session, inspector_id: Any, grid_code: str | None) -> int:
     if inspector_id is None:
-        inspector_id = _city().grid_inspector(s, grid_code) if grid_code else None
+        inspector_id = city.grid_inspector(s, grid_code) if grid_code else None
     user = s.get(User, inspector_id) if isinstance(inspector_id, int) else None
     if user is None or user.role != Role.INSPECTOR.value or not user.active:
         raise InvalidInput(errors={"inspector_id": ["No such inspector. 无此监督员。"]})
@@ -315,7 +301,7 @@ def _department(s: Session, code: Any, case: Case) -> Department:
     if code:
         dept = s.scalar(select(Department).where(Department.code == str(code)))
     else:
-        dept = _city().route(s, case.category_code, case.grid_code)
+        dept = city.route(s, case.category_code, case.grid_code)
     if dept is None or not dept.active:
         raise InvalidInput(
             "unknown_department",

@@ -104,10 +104,12 @@ def test_a_case_through_every_state(client, people, clock):
     assert "supervise" not in actions
     # The citizen sees departments and roles, never a staff member's name or id.
     assert all("actor_id" not in t for t in timeline)
-    names = {t["by_zh"] for t in timeline}
-    assert names <= {"您", "指挥中心", "监督员", "环卫处", "处置单位"} | {
-        t["by_zh"] for t in timeline if t["action"] in ("accept", "handle", "return")
+    department = ok(client.get(f"/api/cases/{cid}", headers=d))["department"]["name"]
+    by_action = {(t["action"], t["by_zh"]) for t in timeline}
+    assert {who for action, who in by_action if action in ("accept", "handle", "return")} == {
+        department
     }
+    assert {who for _, who in by_action} <= {"您", "指挥中心", "监督员", department}
     assert "处置员" not in str(timeline) and "演示" not in str(timeline)
 
     staff_view = ok(client.get(f"/api/cases/{cid}/timeline", headers=d))
