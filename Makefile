@@ -7,7 +7,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev
+# mobile: Kivy and plyer, so `make test` also runs the app's tests under Xvfb.
+EXTRAS ?= dev,mobile
 comma := ,
 # Re-install only when the project's dependencies (or the extras asked for) change.
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
