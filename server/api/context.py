@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import current_app
 
 from .. import clock
@@ -20,3 +22,8 @@ def calendar() -> WorkCalendar:
 
 def case_ctx() -> context.CaseContext:
     return context.build(current_app.config, clock.now(), calendar())
+
+
+def timezone() -> ZoneInfo:
+    """The city's time zone (``TIMEZONE``): local dates and months are cut in it."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
