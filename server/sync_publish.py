@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared_models.enums import Role
@@ -37,6 +37,9 @@ CASES, MY_REPORTS, CATEGORIES = "cases", "my_reports", "categories"
 DISPATCHERS, PUBLIC = "role:dispatcher", "public"
 _PENDING = "cgt_sync_pending"  # session.info key: {(collection, id)} touched, not published
 _BUSY = "cgt_sync_publishing"
+# session.info key: {case id: ([CasePhoto], [CaseReporter])} for cases inserted by this
+# transaction, so publishing them needs no query for what the transaction itself wrote.
+_BORN = "cgt_sync_born"
 _STAFF_VIEWER = Actor(None, Role.INSPECTOR)  # staff fields, no reporter contact
 _REPORTER_VIEWER = Actor(None, Role.CITIZEN)
 
@@ -72,16 +75,23 @@ def _write_if_changed(w: Writer, collection: str, id: str, data: Any, audience: 
 
 def publish_case(w: Writer, s: Session, case_id: str) -> None:
     """Write the device-facing copies of one case (staff view, reporters' view)."""
-    from .api.case_views import case_view, photos_of
+    from .api.case_views import case_view, photo_refs, photos_of
 
     s.flush()
     case = s.get(Case, case_id)
     if case is None:
         return
-    photos = photos_of(s, case.id)
+    born = s.info.get(_BORN, {}).get(case.id)
+    if born is not None:  # created in this transaction: its photos and reporters are all here
+        # (persistent: a row whose savepoint rolled back is no longer the case's)
+        kept = sorted((p for p in born[0] if inspect(p).persistent), key=lambda p: p.added_at)
+        photos = photo_refs((p.photo_sha256, p.kind) for p in kept)
+        reporters: Iterable[int] = [r.user_id for r in born[1] if inspect(r).persistent]
+    else:
+        photos = photos_of(s, case.id)
+        reporters = s.scalars(select(CaseReporter.user_id).where(CaseReporter.case_id == case.id))
     staff = _plain({**case_view(s, case, _STAFF_VIEWER, w.now, detail=False), "photos": photos})
     _write_if_changed(w, CASES, case.id, staff, staff_audience(case))
-    reporters = s.scalars(select(CaseReporter.user_id).where(CaseReporter.case_id == case.id))
     tags = {f"user:{u}" for u in reporters}
     if tags:
         mine = case_view(s, case, _REPORTER_VIEWER, w.now, detail=False)
@@ -141,6 +151,16 @@ def _done(s: Session, keys: Iterable[tuple[str, str]]) -> None:
     pending.difference_update(keys)
 
 
+def _note_born(s: Session, new: Iterable[object]) -> None:
+    born: dict[str, tuple[list[CasePhoto], list[CaseReporter]]] = s.info.setdefault(_BORN, {})
+    for obj in new:
+        if isinstance(obj, Case):
+            born.setdefault(obj.id, ([], []))
+    for obj in new:
+        if isinstance(obj, CasePhoto | CaseReporter) and obj.case_id in born:
+            born[obj.case_id][isinstance(obj, CaseReporter)].append(obj)  # type: ignore[arg-type]
+
+
 def _touched(objects: Iterable[object]) -> set[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
     for obj in objects:
@@ -158,6 +178,7 @@ def install(factory: sessionmaker[Session], clock: Callable[[], datetime]) -> No
 
     def after_flush(s: Session, _ctx: Any) -> None:
         if not s.info.get(_BUSY):
+            _note_born(s, s.new)
             keys = _touched([*s.new, *s.dirty, *s.deleted])
             if keys:
                 s.info.setdefault(_PENDING, set()).update(keys)
@@ -176,6 +197,7 @@ def install(factory: sessionmaker[Session], clock: Callable[[], datetime]) -> No
 
     def forget(s: Session) -> None:
         s.info.pop(_PENDING, None)
+        s.info.pop(_BORN, None)
 
     event.listen(factory, "after_flush", after_flush)
     event.listen(factory, "before_commit", before_commit)

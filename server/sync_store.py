@@ -127,8 +127,12 @@ class SqlServerTx:
         )
 
     def put_record(self, record: Record) -> None:
-        self._absent.discard((record.collection, record.id))
-        row = self.session.get(SyncRecord, (record.collection, record.id))
+        key = (record.collection, record.id)
+        if key in self._absent:  # looked for and missing: no second query to learn it again
+            self._absent.discard(key)
+            row = None
+        else:
+            row = self.session.get(SyncRecord, key)
         if row is None:
             row = SyncRecord(collection=record.collection, record_id=record.id)
             self.session.add(row)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from server.db import database
 from server.models import Case
-from sync.case_mutations import ACTION, REPORT, VERIFY
+from sync.case_mutations import ACTION, ATTACH_PHOTO, REPORT, VERIFY
 from tests.api.case_helpers import act, ok, report, upload_photo
 from tests.factories import (
     CITIZEN2_PHONE,
@@ -186,3 +186,42 @@ def test_a_store_failure_is_503_and_nothing_is_receipted(
     monkeypatch.undo()  # type: ignore[attr-defined]
     (result,) = ok(push(client, insp, "p", (1, REPORT, args)))["results"]
     assert result["status"] == "applied" and _cases(app) == 1
+
+
+def test_a_new_case_reaches_devices_with_its_photos_and_reporter(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Publishing a case created in the same transaction uses what it wrote, not a re-read."""
+    load_city(app)
+    citizen, insp = login_phone(client, app, CITIZEN_PHONE), login(client, INSPECTOR)
+    first, second = upload_photo(client, citizen), upload_photo(client, citizen)
+    case = ok(report(client, citizen, photos=[first, second]), 201)["case"]
+    mine, _, _ = pull_all(client, citizen, "c1")
+    (copy,) = [c for c in mine if c["collection"] == "my_reports"]
+    assert copy["id"] == case["id"]
+    assert [p["sha256"] for p in copy["data"]["photos"]] == [first, second]
+    grid, _, _ = pull_all(client, insp, "i1")
+    (staff,) = [c for c in grid if c["collection"] == "cases"]
+    assert [p["sha256"] for p in staff["data"]["photos"]] == [first, second]
+
+
+def test_a_refused_photo_in_a_batch_is_not_published_with_the_new_case(
+    app: Flask, client: FlaskClient
+) -> None:
+    load_city(app)
+    insp = login(client, INSPECTOR)
+    photo = upload_photo(client, insp)
+    args = report_args(photos=[photo])
+    results = ok(
+        push(
+            client,
+            insp,
+            "dev",
+            (1, REPORT, args),
+            (2, ATTACH_PHOTO, {"case_id": args["id"], "photos": ["0" * 64], "kind": "report"}),
+        )
+    )["results"]
+    assert [r["status"] for r in results] == ["applied", "refused"]
+    seen, _, _ = pull_all(client, login(client, DISPATCHER), "d1")
+    (staff,) = [c for c in seen if c["collection"] == "cases"]
+    assert [p["sha256"] for p in staff["data"]["photos"]] == [photo]
