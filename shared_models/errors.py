@@ -97,6 +97,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The photo could not be uploaded after {attempts} tries.",
         "照片已尝试上传{attempts}次，均未成功。",
     ),
+    "assessment_not_found": (
+        "There is no published assessment for {month}.",
+        "{month}月度考核尚未发布。",
+    ),
+    "assessment_published": (
+        "The assessment of {month} is published; withdraw it before changing it.",
+        "{month}月度考核已发布，如需修改请先撤回。",
+    ),
+    "assessment_not_published": (
+        "The assessment of {month} is not published.",
+        "{month}月度考核尚未发布。",
+    ),
+    "assessment_month_open": (
+        "{month} has not ended yet; its assessment can be published from {opens}.",
+        "{month}尚未结束，自{opens}起方可发布考核结果。",
+    ),
+    "assessment_incomplete": (
+        "Some units still miss scores; see errors.",
+        "部分单位的考核分项尚未录入，详见errors。",
+    ),
     "internal_error": (
         "Something went wrong on our side; nothing was saved.",
         "服务器出错，本次操作未保存。",

@@ -15,9 +15,10 @@ def init_app(app: Flask) -> Api:
     )
     register_error_handlers(app)
 
-    from . import auth, cases, city, indicator_charts, indicators, photos, queue, sync
+    from . import assessment, auth, cases, city, indicator_charts, indicators, photos, queue, sync
 
-    for module in (auth, cases, queue, city, photos, sync, indicators, indicator_charts):
+    modules = (auth, cases, queue, city, photos, sync, indicators, indicator_charts, assessment)
+    for module in modules:
         api.register_blueprint(module.blp)
     sync.init_app(app)
 

@@ -2,6 +2,7 @@
 
 from ..db import Base
 from . import sync  # noqa: F401  (registers the sync tables)
+from .assessment import AssessmentAdjustment, AssessmentMonth, AssessmentScore
 from .cases import Case, CaseEvent, CasePhoto, CaseReporter, Supervision
 from .city import Area, Category, Department, GridCell, RoutingRule
 from .open311 import ApiKey, Open311Contact
@@ -10,6 +11,9 @@ from .photos import Photo
 
 __all__ = [
     "ApiKey",
+    "AssessmentAdjustment",
+    "AssessmentMonth",
+    "AssessmentScore",
     "Area",
     "Base",
     "Case",

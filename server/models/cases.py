@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime
@@ -106,7 +106,18 @@ class CaseEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     public: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    __table_args__ = (Index("ix_case_events_action_at", "action", "at"),)
+    __table_args__ = (
+        Index("ix_case_events_action_at", "action", "at"),
+        # Indicators (server/services/indicators.py): the events of a period, and the steps
+        # finished late by the deadline that passed in it (a partial index: late ones only).
+        Index("ix_case_events_at", "at"),
+        Index(
+            "ix_case_events_late",
+            "step_deadline",
+            sqlite_where=text("on_time IS 0"),
+            postgresql_where=text("on_time IS false"),
+        ),
+    )
 
 
 class Supervision(Base):
@@ -123,3 +134,5 @@ class Supervision(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_supervisions_created_at", "created_at"),)  # 督办 per period

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from server.clock import FixedClock
 from tests.api.case_helpers import upload_photo
-from tests.factories import DISPATCHER, load_city, login
+from tests.factories import ADMIN, DISPATCHER, load_city, login
 
 from .story import NOW, bj, play
 
@@ -27,3 +27,9 @@ def story(app: Flask, client: FlaskClient, city: None, clock: FixedClock) -> dic
     ids = play(app, photo)
     clock.now = bj(NOW).astimezone(UTC)
     return ids
+
+
+@pytest.fixture
+def office(client: FlaskClient, story: dict[str, str]) -> dict[str, str]:
+    """The assessment office (考核办): the admin, signed in, with the story loaded."""
+    return login(client, ADMIN)
