@@ -18,13 +18,13 @@ from .servers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-BUDGET_S = 20.0
+# A hang guard, not a speed test (speed is measured in bench/): generous for a loaded machine.
+START_LIMIT_S = 120.0
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """A migrated scratch database behind three gunicorn workers; yields the base URL."""
-    started = time.monotonic()
     with scratch_database("cgt_gunicorn") as url:
         env = {
             **os.environ,
@@ -34,7 +34,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         }
         subprocess.run(
             [str(BIN / "flask"), "--app", "server", "cgt", "db-upgrade"],
-            cwd=ROOT, env=env, check=True, capture_output=True, timeout=BUDGET_S,
+            cwd=ROOT, env=env, check=True, capture_output=True, timeout=START_LIMIT_S,
         )  # fmt: skip
         port = free_port()
         log = (tmp_path / "gunicorn.log").open("wb")
@@ -47,7 +47,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_until_serving(base, proc, started + BUDGET_S - 5)
+            wait_until_serving(base, proc, time.monotonic() + START_LIMIT_S)
             yield base
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -62,7 +62,6 @@ def served(tmp_path: Path) -> Iterator[str]:
             output = (tmp_path / "gunicorn.log").read_text(errors="replace")
             assert code == 0, output
             assert "Traceback" not in output, output
-    assert time.monotonic() - started < BUDGET_S
 
 
 def test_workers_serve_docs_and_structured_errors(served: str) -> None:

@@ -19,14 +19,14 @@ from .servers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = [str(Path(sys.executable).parent / "flask"), "--app", "server"]
-BUDGET_S = 60.0
+# A hang guard, not a speed test (speed is measured in bench/): generous for a loaded machine.
+START_LIMIT_S = 180.0
 OTP = "123456"
 
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``flask run`` on a free loopback port over a fresh, migrated demo database."""
-    started = time.monotonic()
     tmp_path = tmp_path_factory.mktemp("walkthrough")
     env = {
         **os.environ,
@@ -39,7 +39,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     for command in (["cgt", "db-upgrade"], ["cgt", "load-demo"]):
         done = subprocess.run(
-            FLASK + command, cwd=ROOT, env=env, capture_output=True, timeout=BUDGET_S
+            FLASK + command, cwd=ROOT, env=env, capture_output=True, timeout=START_LIMIT_S
         )
         assert done.returncode == 0, done.stderr.decode(errors="replace")
     port = free_port()
@@ -51,7 +51,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_until_serving(base, proc, started + BUDGET_S - 20)
+            wait_until_serving(base, proc, time.monotonic() + START_LIMIT_S)
             yield base
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -62,7 +62,6 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 proc.wait()
     output = log_path.read_text(errors="replace")
     assert "Traceback" not in output, output
-    assert time.monotonic() - started < BUDGET_S
 
 
 def test_the_walkthrough_reaches_every_state(demo_server: str, capsys) -> None:
