@@ -20,6 +20,11 @@ class Defaults:
     PHOTO_MAX_BYTES = 10 * 1024 * 1024
     PHOTO_MAX_PIXELS = 40_000_000
     THUMB_SIZE = 320
+    # Resumable photo upload (docs/photos.md): bytes of one chunk, how long an unfinished
+    # upload is kept after its last chunk, how many unfinished uploads one user may have.
+    PHOTO_CHUNK_MAX_BYTES = 2 * 1024 * 1024
+    PHOTO_UPLOAD_TTL_HOURS = 7 * 24
+    PHOTO_UPLOADS_PER_USER = 50
     TIMEZONE = "Asia/Shanghai"
     # Working calendar used for deadlines counted in working hours (工作时).
     WORK_CALENDAR: dict[str, Any] = {

@@ -3,8 +3,9 @@
 Every file appears whole or not at all: bytes go to a temporary file under ``<root>/tmp``
 (same filesystem), are fsynced, then moved into place with :func:`os.replace`. Because a name
 is derived from the content, writing a name twice is harmless, and a file left behind by a
-failed request is simply an unreferenced blob. A future resumable upload can append chunks
-to a file of its own under ``tmp`` and hand the finished file to :meth:`PhotoStore.adopt`.
+failed request is simply an unreferenced blob. A resumable upload appends its chunks to a
+file of its own, ``<root>/partial/<uploader id>/<sha256>`` (:meth:`PhotoStore.partial`),
+until the last byte arrives and the photo is stored like any other.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class PhotoStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.tmp_dir = self.root / "tmp"
+        self.partial_dir = self.root / "partial"
 
     def path(self, sha256: str, variant: str) -> Path:
         """Where a variant lives; two directory levels keep directories small."""
@@ -53,6 +55,31 @@ class PhotoStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def partial(self, owner: int, sha256: str) -> Path:
+        """The file an unfinished upload of ``owner`` appends to."""
+        if not SHA256_RE.match(sha256):
+            raise ValueError(f"not a lowercase hex sha256: {sha256!r}")
+        return self.partial_dir / str(int(owner)) / sha256
+
+    def append(self, path: Path, at: int, data: bytes) -> None:
+        """Write ``data`` at byte ``at`` of ``path`` (created if missing), cutting off anything
+        after it first, and make it durable before returning."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("r+b" if path.exists() else "w+b") as fh:
+            fh.truncate(at)
+            fh.seek(at)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def partial_files(self) -> list[tuple[int, str, Path]]:
+        """Every unfinished upload's file as ``(owner, sha256, path)``."""
+        found = []
+        for path in self.partial_dir.glob("*/*"):
+            if path.parent.name.isdigit() and SHA256_RE.match(path.name):
+                found.append((int(path.parent.name), path.name, path))
+        return found
 
     def new_temp(self) -> Path:
         """A fresh, empty temporary file on the store's filesystem (for staged writes)."""

@@ -75,6 +75,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The photo has too many pixels (at most {max_pixels}).",
         "照片像素过多（最多{max_pixels}像素）。",
     ),
+    "upload_not_found": (
+        "No unfinished upload of this photo; start it again.",
+        "没有该照片未完成的上传，请重新开始上传。",
+    ),
+    "offset_mismatch": (
+        "The server holds {offset} bytes of this photo; continue from there.",
+        "服务器已收到该照片的{offset}字节，请从此处继续上传。",
+    ),
+    "chunk_corrupt": (
+        "A part of the photo arrived damaged; please send it again.",
+        "照片的一部分在传输中损坏，请重新发送。",
+    ),
+    "chunk_too_large": (
+        "A part of an upload may have at most {max_bytes} bytes.",
+        "每段上传内容最多{max_bytes}字节。",
+    ),
+    "too_many_uploads": (
+        "Too many unfinished photo uploads (at most {limit}); finish or cancel some first.",
+        "未完成的照片上传过多（最多{limit}个），请先完成或取消部分上传。",
+    ),
     "photo_not_found": (
         "This photo does not exist or you may not see it.",
         "照片不存在或无权查看。",

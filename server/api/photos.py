@@ -1,19 +1,25 @@
-"""Photo endpoints: upload (by POST or by PUT under the sha256), metadata, file content."""
+"""Photo endpoints: upload (by POST, by PUT under the sha256, or resumable in chunks),
+metadata, file content."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
-from flask import Response, current_app, request, send_file, url_for
+from flask import Response, current_app, jsonify, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from werkzeug.http import parse_content_range_header
 
 from shared_models.errors import InvalidInput, NotFound
+from sync.protocol import check_protocol
 
 from .. import clock
 from ..db import session
 from ..models import Photo
+from ..services import photo_uploads as uploads
 from ..services import photos as svc
 from ..storage import SHA256_RE, PhotoStore
 from .security import current_actor, requires
@@ -49,6 +55,32 @@ class PhotoOut(Schema):
     thumb_url = fields.String()
 
 
+class UploadStart(Schema):
+    size = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "bytes of the whole photo"},
+    )
+    mime = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "image/jpeg, image/png or image/webp (checked again at the end)"},
+    )
+
+
+class UploadOut(Schema):
+    sha256 = fields.String()
+    size = fields.Integer(metadata={"description": "bytes of the whole photo"})
+    offset = fields.Integer(metadata={"description": "bytes the server holds: send from here"})
+    complete = fields.Boolean(metadata={"description": "the photo is stored"})
+    chunk_max = fields.Integer(metadata={"description": "the most bytes one chunk may have"})
+    expires_at = fields.DateTime(
+        allow_none=True, metadata={"description": "an unfinished upload is dropped after this"}
+    )
+    photo = fields.Nested(PhotoOut, allow_none=True, metadata={"description": "once complete"})
+
+
 class VariantQuery(Schema):
     variant = fields.String(
         load_default=svc.Variant.PUBLIC.value,
@@ -58,6 +90,10 @@ class VariantQuery(Schema):
 
 def settings() -> svc.PhotoSettings:
     return svc.PhotoSettings.from_config(current_app.config)
+
+
+def upload_settings() -> uploads.UploadSettings:
+    return uploads.UploadSettings.from_config(current_app.config)
 
 
 def present(photo: Photo) -> dict[str, Any]:
@@ -101,6 +137,59 @@ def upload(declared: str | None) -> tuple[dict[str, Any], int]:
     return present(photo), 201 if created else 200
 
 
+def check_sync_protocol() -> None:
+    """A phone names its sync protocol in ``Sync-Protocol``; one the server no longer speaks
+    is answered 426 "please update the app" (docs/sync-protocol.md, rule V-2)."""
+    version = request.headers.get("Sync-Protocol")
+    if version is not None:
+        check_protocol({"protocol": int(version) if version.strip().isdigit() else version})
+
+
+def present_upload(
+    state: uploads.UploadState, cfg: uploads.UploadSettings, status: int = 200
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    body = {
+        "sha256": state.sha256,
+        "size": state.size,
+        "offset": state.offset,
+        "complete": state.complete,
+        "chunk_max": cfg.chunk_max,
+        "expires_at": state.expires_at,
+        "photo": present(state.photo) if state.photo is not None else None,
+    }
+    location = url_for("photos.PhotoUploadItem", sha256=state.sha256)
+    return body, status, {"Upload-Offset": str(state.offset), "Location": location}
+
+
+def chunk_range(size_read: int) -> tuple[int, int | None]:
+    """``(offset, total)`` from ``Content-Range: bytes <first>-<last>/<total or *>``."""
+    header = request.headers.get("Content-Range")
+    parsed = parse_content_range_header(header) if header else None
+    if parsed is None or parsed.units != "bytes" or parsed.start is None or parsed.stop is None:
+        raise InvalidInput(errors={"Content-Range": ["required: bytes <first>-<last>/<size>"]})
+    if parsed.stop - parsed.start != size_read:
+        raise InvalidInput(errors={"Content-Range": [f"the body has {size_read} bytes"]})
+    return parsed.start, parsed.length
+
+
+def chunk_digest() -> bytes | None:
+    """The chunk's sha256 from ``Content-Digest: sha-256=:<base64>:`` (RFC 9530), if sent."""
+    header = request.headers.get("Content-Digest")
+    if header is None:
+        return None
+    for member in header.split(","):
+        name, _, value = member.strip().partition("=")
+        if name.strip().lower() == "sha-256":
+            try:
+                raw = base64.b64decode(value.strip().strip(":"), validate=True)
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) != 32:
+                raise InvalidInput(errors={"Content-Digest": ["sha-256 must be 32 bytes, base64"]})
+            return raw
+    return None
+
+
 def visible_photo(sha256: str, variant: svc.Variant) -> Photo:
     """The photo if the actor may see ``variant``; 404 otherwise, whether or not it exists."""
     s = session()
@@ -137,6 +226,97 @@ class PhotoItem(MethodView):
     def put(self, sha256: str) -> tuple[dict[str, Any], int]:
         """Upload a photo under its sha256, which the server verifies 按校验值上传照片"""
         return upload(declared=sha256)
+
+
+@blp.route("/<string:sha256>/upload")
+class PhotoUploadItem(MethodView):
+    """A resumable upload of one photo by the signed-in user (docs/photos.md)."""
+
+    @requires()
+    @blp.arguments(UploadStart)
+    @blp.response(201, UploadOut)
+    @blp.alt_response(200, schema=UploadOut, description="Resumed, or the photo is stored")
+    def post(self, body: dict[str, Any], sha256: str) -> Any:
+        """Start or resume a chunked upload; the answer's offset says where to go on 开始上传"""
+        check_sync_protocol()
+        cfg, s = upload_settings(), session()
+        state = uploads.begin(
+            s, current_actor(), sha256, body["size"], body["mime"], cfg, clock.now()
+        )
+        s.commit()
+        return present_upload(state, cfg, 201 if state.created else 200)
+
+    @requires()
+    @blp.response(200, UploadOut)
+    def get(self, sha256: str) -> Any:
+        """How many bytes of this upload the server holds (also in ``Upload-Offset``) 上传进度"""
+        check_sync_protocol()
+        cfg = upload_settings()
+        return present_upload(
+            uploads.state(session(), current_actor(), sha256, cfg, clock.now()), cfg
+        )
+
+    @requires()
+    @blp.doc(
+        requestBody={"required": True, "content": {"application/octet-stream": _BINARY}},
+        parameters=[
+            {
+                "in": "header",
+                "name": "Content-Range",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "bytes <first>-<last>/<size>; <first> must be the server's offset",
+            },
+            {
+                "in": "header",
+                "name": "Content-Digest",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "sha-256=:<base64 of the chunk's sha256>: (RFC 9530)",
+            },
+        ],
+    )
+    @blp.response(200, UploadOut)
+    @blp.alt_response(201, schema=UploadOut, description="The last chunk: the photo is stored")
+    def patch(self, sha256: str) -> Any:
+        """Send the next chunk; the last one stores the photo after checking it 上传分段"""
+        check_sync_protocol()
+        cfg, s = upload_settings(), session()
+        data = request.stream.read(cfg.chunk_max + 1)
+        offset, total = chunk_range(len(data))
+        try:
+            state = uploads.append(
+                s,
+                current_actor(),
+                sha256,
+                offset,
+                data,
+                cfg,
+                clock.now(),
+                total=total,
+                digest=chunk_digest(),
+            )
+        except uploads.UploadDropped as dropped:
+            s.commit()  # the refused upload is gone for good; the answer says why
+            raise dropped.error from None
+        s.commit()
+        return present_upload(state, cfg, 201 if state.created else 200)
+
+    @requires()
+    @blp.response(204)
+    def delete(self, sha256: str) -> None:
+        """Give up an unfinished upload 取消上传"""
+        s = session()
+        uploads.cancel(s, current_actor(), sha256, upload_settings())
+        s.commit()
+
+
+@blp.errorhandler(uploads.OffsetMismatch)
+def _offset_mismatch(error: uploads.OffsetMismatch) -> Response:
+    resp = jsonify(error.to_dict())
+    resp.status_code = error.status
+    resp.headers["Upload-Offset"] = str(error.offset)
+    return resp
 
 
 @blp.route("/<string:sha256>/content")

@@ -7,7 +7,7 @@ from .cases import Case, CaseEvent, CasePhoto, CaseReporter, Supervision
 from .city import Area, Category, Department, GridCell, RoutingRule
 from .open311 import ApiKey, Open311Contact
 from .people import DeviceToken, OtpCode, User
-from .photos import Photo
+from .photos import Photo, PhotoUpload
 
 __all__ = [
     "ApiKey",
@@ -27,6 +27,7 @@ __all__ = [
     "Open311Contact",
     "OtpCode",
     "Photo",
+    "PhotoUpload",
     "RoutingRule",
     "Supervision",
     "User",

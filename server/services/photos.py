@@ -17,13 +17,13 @@ from enum import StrEnum
 from typing import Any
 
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
-from sqlalchemy import exists, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from shared_models.enums import STAFF_ROLES, PhotoKind, Role
 from shared_models.errors import CgtError, InvalidInput
 
+from ..db import dialect_insert
 from ..models import CasePhoto, CaseReporter, Photo
 from ..storage import PhotoStore
 from .actor import Actor
@@ -211,13 +211,7 @@ def store_photo(
 
 def _insert_if_absent(s: Session, values: dict[str, Any]) -> bool:
     """Insert the row unless a concurrent upload of the same bytes got there first."""
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(Photo).on_conflict_do_nothing(index_elements=["sha256"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(Photo).on_conflict_do_nothing(index_elements=["sha256"])
-    else:  # pragma: no cover - only the two supported engines run
-        stmt = insert(Photo)
+    stmt = dialect_insert(s, Photo).on_conflict_do_nothing(index_elements=["sha256"])
     # RETURNING says whether this statement inserted; rowcount is not reliable on every driver.
     inserted = s.execute(stmt.values(**values).returning(Photo.sha256)).scalar_one_or_none()
     return inserted is not None

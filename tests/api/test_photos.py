@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import struct
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,11 +16,11 @@ from sqlalchemy import func, select
 
 from server.clock import FixedClock
 from server.db import database
-from server.models import Case, CaseReporter, Category, Photo, User
+from server.models import Case, CaseReporter, Category, Photo
 from server.services import photos as svc
-from server.services.auth import AuthSettings, issue_tokens
 from shared_models.enums import PhotoKind, Role
 from shared_models.errors import InvalidInput
+from tests.api.conftest import Person
 
 # --- images made in memory -------------------------------------------------------------
 
@@ -73,44 +70,6 @@ def png_header(width: int, height: int) -> bytes:
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-# --- people ----------------------------------------------------------------------------
-
-
-@dataclass
-class Person:
-    id: int
-    headers: dict[str, str]
-
-
-@pytest.fixture
-def person(app: Flask, clock: FixedClock) -> Callable[[Role], Person]:
-    """Make a signed-in user of a role (until the shared test helpers exist)."""
-    numbers = itertools.count(1)
-    cfg = AuthSettings(3600, 30, 300, 5, 60)
-
-    def make(role: Role) -> Person:
-        n = next(numbers)
-        with database(app).session() as s:
-            user = User(
-                role=role.value,
-                username=f"{role.value}{n}",
-                display_name=f"{role.value} {n}",
-                active=True,
-                created_at=clock.now,
-            )
-            s.add(user)
-            s.flush()
-            tokens = issue_tokens(s, user, f"device-{n}", "test", cfg, clock.now)
-            return Person(user.id, {"Authorization": f"Bearer {tokens['access_token']}"})
-
-    return make
-
-
-@pytest.fixture
-def citizen(person: Callable[[Role], Person]) -> Person:
-    return person(Role.CITIZEN)
 
 
 def upload(client: FlaskClient, who: Person, data: bytes, **kw: Any) -> Any:
