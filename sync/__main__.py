@@ -84,7 +84,7 @@ def login(base: str, user: str, password: str) -> str:
 
 def report(args: argparse.Namespace) -> int:
     from .http import HttpPhotoTransport, HttpTransport
-    from .photos import MAX_PHOTO_BYTES, PhotoQueue
+    from .photos import PhotoQueue
     from .stores.sqlite_client import SqliteClientStore
 
     token = login(args.base, args.user, args.password)
@@ -98,7 +98,6 @@ def report(args: argparse.Namespace) -> int:
         lambda sha, offset, n: blobs[sha][offset : offset + n],
         lambda: datetime.now(UTC),
         rng,
-        chunk_bytes=MAX_PHOTO_BYTES,
     )
     transport = Counting(HttpTransport(args.base, token))
     device = SyncClient(

@@ -305,12 +305,27 @@ class SyncClient:
         shas = list(self.registry.get(entry.name).photos(entry.args))
         return {} if self.photos is None or not shas else self.photos.status_of(shas)
 
+    def waiting_for_photos(self) -> list[OutboxEntry]:
+        """For the app: the waiting mutations held back because a photo of theirs is still
+        uploading (rule F-13); the ones behind them keep their place (P-1)."""
+        with self.store.transaction() as tx:
+            waiting = tx.outbox(EntryStatus.WAITING, 1_000_000)
+        return [e for e, held in zip(waiting, self._held(waiting), strict=True) if held]
+
+    def _held(self, entries: list[OutboxEntry]) -> list[bool]:
+        """Per entry: does it refer to a photo still waiting to upload? (one queue read)"""
+        if self.photos is None:
+            return [False] * len(entries)
+        shas = [list(self.registry.get(e.name).photos(e.args)) for e in entries]
+        status = self.photos.status_of({s for of_one in shas for s in of_one})
+        return [any(status[s] == "waiting" for s in of_one) for of_one in shas]
+
     def _ready(self, batch: list[OutboxEntry]) -> list[OutboxEntry]:
         """The batch up to the first mutation whose photos are still uploading: it waits for
         them (order matters), which is bounded because a photo that cannot be uploaded goes to
         "needs attention" after a few tries and the mutation is then sent and answered."""
-        for i, entry in enumerate(batch):
-            if "waiting" in self.photos_of(entry).values():
+        for i, held in enumerate(self._held(batch)):
+            if held:
                 return batch[:i]
         return batch
 

@@ -17,6 +17,10 @@ class TransportError(SyncError):
     """The request or its response did not make it; nothing is known, retry later."""
 
 
+class Unreachable(TransportError):
+    """Nobody answered at all (no network, server down): tries against it do not count."""
+
+
 class ReceiptConflict(SyncError):
     """A concurrent transaction wrote the same receipt first; the engine re-reads it."""
 

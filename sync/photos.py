@@ -3,9 +3,13 @@
 Device side, :class:`PhotoQueue` keeps one item per photo in the client store (so it survives
 the app being killed), resumes from the offset the server reports, and isolates failures per
 item: one bad photo goes to "needs attention" and never stalls the others; a photo over the
-size cap is refused at once instead of looping forever. Server side, :func:`accept_chunk`
+size cap is refused at once instead of looping forever. A server that cannot be reached at
+all costs no tries (:class:`~sync.errors.Unreachable`); one that answers badly does. A refusal
+of the whole app (:class:`~sync.errors.ProtocolError`: please update, please sign in) is no
+photo's fault: it ends the run and reaches the sync attempt. Server side, :func:`accept_chunk`
 is the pure assembly rule: given the bytes received so far, a chunk and its offset, the new
-state, with the sha256 verified when the last byte arrives.
+state, with the sha256 verified when the last byte arrives (the HTTP server's version with
+files and locks is ``server/services/photo_uploads.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Protocol
 from shared_models.errors import CgtError
 
 from .client_store import ClientStore
-from .errors import TransportError
+from .errors import ProtocolError, TransportError, Unreachable
 from .schedule import Backoff
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -56,8 +60,10 @@ class PhotoTransport(Protocol):
         ...
 
     def put_chunk(self, sha256: str, offset: int, chunk: bytes) -> int:
-        """Send bytes at ``offset``; returns the server's new offset. Raises CgtError
-        (hash_mismatch, payload_too_large, unsupported_media) or TransportError."""
+        """Send bytes at ``offset``; returns the server's new offset, which is its current
+        one when it holds another (the queue resumes from there). Raises CgtError for a
+        refused photo (hash_mismatch, payload_too_large, unsupported_media …), ProtocolError
+        for a refused app, TransportError when the outcome is unknown."""
         ...
 
 
@@ -147,8 +153,16 @@ class PhotoQueue:
             message_zh=error.message_zh,
         )
 
+    def counts(self) -> dict[PhotoStatus, int]:
+        """For the app: how many photos are uploaded, waiting, or need attention."""
+        counted = dict.fromkeys(PhotoStatus, 0)
+        for item in self.items():
+            counted[item.status] += 1
+        return counted
+
     def run(self) -> None:
-        """Upload every waiting photo that is due; stops early only when the network is gone."""
+        """Upload every waiting photo that is due, each on its own: one photo's failure never
+        stops the others. Stops early only when nobody answers or the app itself is refused."""
         now = self.clock()
         for item in self.items():
             if item.status is not PhotoStatus.WAITING:
@@ -157,10 +171,15 @@ class PhotoQueue:
                 continue
             try:
                 offset = self.transport.offset(item.sha256, item.size, item.mime)
-            except TransportError:
-                return  # nobody answers: the other photos would fail the same way
+            except Unreachable:
+                return  # nobody answers: the other photos would fail the same way, uncounted
+            except ProtocolError:
+                raise  # update the app, sign in again: the sync attempt reports it
             except CgtError as error:
                 self._put(self._attention(item, error))
+                continue
+            except TransportError:
+                self._put(self._failed(item))  # the server answered badly: this one counts
                 continue
             self._put(self._upload(replace(item, offset=offset)))
 
@@ -176,14 +195,21 @@ class PhotoQueue:
                 item = replace(item, offset=new_offset, failures=0)
                 self._put(item)
             return replace(item, status=PhotoStatus.UPLOADED, retry_at=None)
+        except ProtocolError:
+            self._put(item)
+            raise
         except CgtError as error:
             return self._attention(item, error)
         except TransportError:
-            failures = item.failures + 1
-            if failures >= self.max_failures:
-                return self._attention(item, CgtError("upload_failed", attempts=failures))
-            wait = self.backoff.delay(failures, self.rng)
-            return replace(item, failures=failures, retry_at=(self.clock() + wait).isoformat())
+            return self._failed(item)
+
+    def _failed(self, item: PhotoItem) -> PhotoItem:
+        """One more failed try: wait a backoff, or need attention after ``max_failures``."""
+        failures = item.failures + 1
+        if failures >= self.max_failures:
+            return self._attention(item, CgtError("upload_failed", attempts=failures))
+        wait = self.backoff.delay(failures, self.rng)
+        return replace(item, failures=failures, retry_at=(self.clock() + wait).isoformat())
 
 
 # ---------------------------------------------------------------- server side

@@ -22,7 +22,7 @@ from typing import Any
 
 from shared_models.errors import CgtError
 
-from .errors import TransportError
+from .errors import TransportError, Unreachable
 from .photos import MAX_PHOTO_BYTES, accept_chunk
 from .protocol import PullPage, PullRequest, PushRequest, PushResponse
 from .server import SyncServer
@@ -217,7 +217,7 @@ class MemoryPhotoServer:
 
     def offset(self, sha256: str, size: int, mime: str) -> int:
         if self.unreachable:
-            raise TransportError("no network")
+            raise Unreachable("no network")
         if sha256 in self.complete:
             return size
         if size > self.max_bytes:

@@ -1,4 +1,4 @@
-"""Resumable, chunked photo upload (docs/photos.md, "Resumable upload"; sync rule F-1…F-3).
+"""Resumable, chunked photo upload (docs/photos.md, "Resumable upload"; sync rules F-1…F-8).
 
 A phone on a poor network sends a photo in chunks and, after a cut connection, asks how many
 bytes the server holds and goes on from there. The rules:

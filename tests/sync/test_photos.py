@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared_models.errors import CgtError
-from sync.errors import TransportError
+from sync.errors import ProtocolError, TransportError
 from sync.photos import PhotoQueue, PhotoStatus, accept_chunk
 from sync.testkit import FixedClock, MemoryClientStore, MemoryPhotoServer
 from tests.sync.conftest import SYNC_SETTINGS
@@ -175,3 +175,81 @@ def test_a_mutation_waits_for_its_photo_and_the_app_can_show_which() -> None:
     phone.sync()  # the photo gives up: the mutations go, nothing stalls for ever
     assert phone.photos_of(entry) == {sha: PhotoStatus.ATTENTION}
     assert phone.counts().waiting == 0
+
+
+class AnswersBadly(MemoryPhotoServer):
+    """A server that is up but fails the start of one photo every time (an HTTP 500)."""
+
+    def __init__(self, bad: str) -> None:
+        super().__init__()
+        self.bad = bad
+
+    def offset(self, sha256: str, size: int, mime: str) -> int:
+        if sha256 == self.bad:
+            raise TransportError("HTTP 500")
+        return super().offset(sha256, size, mime)
+
+
+def test_a_photo_the_server_keeps_failing_stalls_nothing_and_ends_in_attention() -> None:
+    server = AnswersBadly("")
+    phone = Phone(server, max_failures=3)
+    bad = phone.take(1, 2500)
+    good = phone.take(2, 2500)
+    server.bad = bad
+    for _ in range(4):
+        phone.queue.run()
+        phone.clock.advance(hours=1)
+    assert phone.queue.status_of([bad, good]) == {
+        bad: PhotoStatus.ATTENTION,
+        good: PhotoStatus.UPLOADED,
+    }
+    assert phone.queue.counts()[PhotoStatus.ATTENTION] == 1
+
+
+class TooOld(MemoryPhotoServer):
+    def offset(self, sha256: str, size: int, mime: str) -> int:
+        raise ProtocolError("unsupported_protocol", version=1, supported=2)
+
+
+def test_a_refused_app_is_no_photos_fault() -> None:
+    from . import domain
+    from .conftest import World
+
+    photos = Phone(TooOld())
+    photos.take(1, 1500)
+    with pytest.raises(ProtocolError):
+        photos.queue.run()
+    (item,) = photos.queue.items()
+    assert item.status is PhotoStatus.WAITING and item.failures == 0
+    phone, _ = World().device(
+        "p", domain.inspector("i", "A"), store=photos.queue.store, photos=photos.queue
+    )
+    report = phone.sync()  # the attempt says why, and the app asks for an update
+    assert report.error == "unsupported_protocol" and phone.counts().update_required
+
+
+def test_the_app_can_show_which_mutations_wait_for_their_photos() -> None:
+    from . import domain
+    from .conftest import World
+
+    world = World()
+    server = MemoryPhotoServer()
+    photos = Phone(server)
+    phone, _ = world.device(
+        "p", domain.inspector("i", "A"), store=photos.queue.store, photos=photos.queue
+    )
+    sha = photos.take(1, 2500)
+    server.unreachable = True
+    with_photo = phone.record(
+        "open_case.v1", {"id": "c1", "title": "t", "grid": "A", "photos": [sha]}
+    )
+    phone.record("open_case.v1", {"id": "c2", "title": "t", "grid": "A"})
+    phone.sync()
+    assert phone.counts().waiting == 2
+    assert [e.seq for e in phone.waiting_for_photos()] == [with_photo.seq]
+    assert photos.queue.counts()[PhotoStatus.WAITING] == 1
+    server.unreachable = False
+    assert phone.sync().ok and phone.waiting_for_photos() == []
+    assert phone.counts().waiting == 0 and phone.photos_of(with_photo) == {
+        sha: PhotoStatus.UPLOADED
+    }

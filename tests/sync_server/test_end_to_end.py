@@ -16,7 +16,7 @@ from server.models import Case
 from sync.case_mutations import REPORT, registry
 from sync.client import SyncClient
 from sync.http import HttpPhotoTransport, HttpTransport
-from sync.photos import MAX_PHOTO_BYTES, PhotoQueue
+from sync.photos import PhotoQueue
 from sync.stores.sqlite_client import SqliteClientStore
 from sync.testkit import Fault, FaultyTransport
 from tests.factories import DEMO_PASSWORD, INSPECTOR, INSPECTOR_POINT
@@ -51,7 +51,6 @@ def test_hundreds_of_offline_reports_survive_a_faulty_network(
         lambda sha, offset, size: by_sha[sha][offset : offset + size],
         lambda: datetime.now(UTC),
         rng,
-        chunk_bytes=MAX_PHOTO_BYTES,
     )
     faults = [f for f in Fault if f not in (Fault.SERVER_RESTART, Fault.KILL_APP)]
     network = FaultyTransport(HttpTransport(server, token), rng, rate=0.3, faults=faults)  # type: ignore[arg-type]
