@@ -25,6 +25,10 @@ class Defaults:
     PHOTO_CHUNK_MAX_BYTES = 2 * 1024 * 1024
     PHOTO_UPLOAD_TTL_HOURS = 7 * 24
     PHOTO_UPLOADS_PER_USER = 50
+    # Offline sync (docs/sync-protocol.md section 6, docs/operations.md): how long the change
+    # log (removals included) and the receipts of applied mutations are kept.
+    SYNC_RETENTION_DAYS = 30
+    SYNC_RECEIPT_RETENTION_DAYS = 30
     TIMEZONE = "Asia/Shanghai"
     # Working calendar used for deadlines counted in working hours (工作时).
     WORK_CALENDAR: dict[str, Any] = {

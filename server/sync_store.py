@@ -269,7 +269,7 @@ class SqlServerTx:
         value = self.session.scalar(select(SyncMeta.min_retained).where(SyncMeta.id == _ONE))
         return int(value or 0)
 
-    def prune(self, before: datetime) -> None:
+    def prune(self, before: datetime, receipts_before: datetime | None = None) -> None:
         s = self.session
         gone = s.scalar(select(func.max(SyncChange.cursor)).where(SyncChange.at < before))
         if gone is not None:
@@ -287,7 +287,8 @@ class SqlServerTx:
         # Refused receipts stay: a retried refusal must never read as "already applied" (P-9).
         s.execute(
             delete(SyncReceipt).where(
-                SyncReceipt.at < before, SyncReceipt.status == Status.APPLIED.value
+                SyncReceipt.at < (receipts_before or before),
+                SyncReceipt.status == Status.APPLIED.value,
             )
         )
 

@@ -326,10 +326,16 @@ def pull(store: ServerStore, request: PullRequest, peer: Peer) -> PullPage:
         return PullPage(seen, _Position("c", last, None, key).encode(), has_more=last < high)
 
 
-def prune(store: ServerStore, now: datetime, retention: timedelta) -> None:
-    """Forget changes and receipts older than the retention period (a nightly job)."""
+def prune(
+    store: ServerStore,
+    now: datetime,
+    retention: timedelta,
+    receipt_retention: timedelta | None = None,
+) -> None:
+    """Forget changes older than the retention period and applied receipts older than theirs
+    (default: the same); a nightly job (``flask cgt sync-prune``)."""
     with store.transaction() as tx:
-        tx.prune(now - retention)
+        tx.prune(now - retention, now - (receipt_retention or retention))
 
 
 class SyncServer:

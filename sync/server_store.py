@@ -151,8 +151,9 @@ class ServerTx(Protocol):
         """Cursors below this may have lost changes to pruning: such devices resync."""
         ...
 
-    def prune(self, before: datetime) -> None:
-        """Forget changes and *applied* receipts older than ``before`` (retention period).
+    def prune(self, before: datetime, receipts_before: datetime | None = None) -> None:
+        """Forget changes older than ``before`` and *applied* receipts older than
+        ``receipts_before`` (default ``before``): the retention periods.
 
         Refused receipts are kept: a device retrying a refused mutation after any delay must
         get the refusal again, never "already applied" (see docs, rule P-9)."""

@@ -19,6 +19,7 @@ from sqlalchemy.types import TypeDecorator
 
 from server.db import make_engine
 from server.models import Base
+from server.models.sync import schema_filter
 
 config = context.config
 target_metadata = Base.metadata
@@ -56,6 +57,7 @@ def configure(connection: Connection) -> None:
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
+        include_object=schema_filter(connection.dialect.name),
     )
 
 

@@ -1,21 +1,44 @@
 """Tables of the sync engine's server store (docs/sync-protocol.md, section 11).
 
 Audience tags are a ``text[]`` on PostgreSQL (filtered with ``&&``) and a JSON list on SQLite
-(filtered with ``json_each``); :data:`Tags` hides the difference from the models.
+(filtered with ``json_each``); :data:`Tags` hides the difference from the models. On
+PostgreSQL the tag arrays have GIN indexes, so a pull finds a user's few records among
+millions without reading the others (docs/operations.md, "Sync indexes"); SQLite gets none
+(a JSON list cannot be indexed that way).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime
 
 Tags = ARRAY(String(64)).with_variant(JSON(), "sqlite")
+
+
+POSTGRES_ONLY: set[str] = set()  # names of indexes made on PostgreSQL only
+
+
+def gin(name: str, column: str) -> Index:
+    """A GIN index on a tag array, made on PostgreSQL only."""
+    POSTGRES_ONLY.add(name)
+    return Index(name, column, postgresql_using="gin").ddl_if(dialect="postgresql")
+
+
+def schema_filter(dialect: str) -> Callable[..., bool]:
+    """Alembic's ``include_object``: PostgreSQL-only indexes are compared on PostgreSQL only
+    (autogenerate does not read ``ddl_if``)."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+        return not (type_ == "index" and name in POSTGRES_ONLY and dialect != "postgresql")
+
+    return include
 
 
 class SyncClientRow(Base):
@@ -49,6 +72,7 @@ class SyncRecord(Base):
     """The device-facing copy of a record (rule L-1); tombstones have ``deleted``."""
 
     __tablename__ = "sync_records"
+    __table_args__ = (gin("ix_sync_records_audience", "audience"),)
 
     collection: Mapped[str] = mapped_column(String(32), primary_key=True)
     record_id: Mapped[str] = mapped_column("id", String(64), primary_key=True)
@@ -62,6 +86,10 @@ class SyncChange(Base):
     """The change log (rule L-2); ``cursor`` comes from :class:`SyncCounter` (rule C-3)."""
 
     __tablename__ = "sync_changes"
+    __table_args__ = (
+        gin("ix_sync_changes_audience", "audience"),
+        gin("ix_sync_changes_prev_audience", "prev_audience"),
+    )
 
     cursor: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     collection: Mapped[str] = mapped_column(String(32))

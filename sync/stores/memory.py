@@ -50,6 +50,7 @@ class MemoryServerTx:
         self.records: dict[tuple[str, str], Record] = {}
         self.changes: list[NewChange] = []
         self.prune_before: datetime | None = None
+        self.prune_receipts_before: datetime | None = None
 
     def client_state(self, client_id: str, owner: str) -> ClientState:
         state = self.clients.get(client_id) or self._d.clients.get(client_id)
@@ -126,8 +127,9 @@ class MemoryServerTx:
     def min_retained_cursor(self) -> int:
         return self._d.min_retained
 
-    def prune(self, before: datetime) -> None:
+    def prune(self, before: datetime, receipts_before: datetime | None = None) -> None:
         self.prune_before = before
+        self.prune_receipts_before = receipts_before or before
 
 
 class MemoryServerStore:
@@ -173,10 +175,11 @@ class MemoryServerStore:
                 if gone:
                     d.min_retained = max(d.min_retained, max(gone))
                 d.log = [r for r in d.log if r.cursor > d.min_retained]
+                kept = tx.prune_receipts_before or cut
                 d.receipts = {  # refused receipts stay: their answer must never be lost
                     k: v
                     for k, v in d.receipts.items()
-                    if v.status is Status.REFUSED or v.at is None or v.at >= cut
+                    if v.status is Status.REFUSED or v.at is None or v.at >= kept
                 }
 
     # inspection helpers for tests

@@ -19,6 +19,7 @@ from server import create_app
 from server.commands.db import alembic_config, downgrade, upgrade
 from server.db import make_engine
 from server.models import Base
+from server.models.sync import schema_filter
 
 from .pg import scratch_database
 
@@ -36,7 +37,8 @@ def _schema_diff(url: str) -> list[object]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_object": schema_filter(engine.dialect.name)}
+            ctx = MigrationContext.configure(conn, opts=opts)
             return list(compare_metadata(ctx, Base.metadata))
     finally:
         engine.dispose()

@@ -55,8 +55,14 @@ def test_handler_of_another_department_is_refused():
 
 def test_inspector_not_assigned_is_refused():
     with pytest.raises(Forbidden) as err:
-        decide("check", facts(CaseState.CHECKING), Role.INSPECTOR, 99, None,
-               {"version": 3, **FULL_ARGS})
+        decide(
+            "check",
+            facts(CaseState.CHECKING),
+            Role.INSPECTOR,
+            99,
+            None,
+            {"version": 3, **FULL_ARGS},
+        )
     assert err.value.code == "not_assigned"
 
 
@@ -68,8 +74,13 @@ def test_inspector_not_assigned_is_refused():
         ("verify", CaseState.VERIFYING, Role.INSPECTOR, {"confirmed": True}, "evidence_required"),
         ("reject", CaseState.REPORTED, Role.DISPATCHER, {}, "reason_required"),
         ("return", CaseState.HANDLING, Role.HANDLER, {"reason": "  "}, "reason_required"),
-        ("check", CaseState.CHECKING, Role.INSPECTOR,
-         {"passed": False, "photos": ["a" * 64]}, "reason_required"),
+        (
+            "check",
+            CaseState.CHECKING,
+            Role.INSPECTOR,
+            {"passed": False, "photos": ["a" * 64]},
+            "reason_required",
+        ),
         ("check", CaseState.CHECKING, Role.INSPECTOR, {"photos": ["a" * 64]}, "validation_failed"),
     ],
 )
@@ -81,18 +92,42 @@ def test_missing_evidence(action, state, role, args, code):
 
 
 def test_failed_check_goes_to_rework_and_unconfirmed_verify_needs_no_photo():
-    d = decide("check", facts(CaseState.CHECKING), Role.INSPECTOR, INSPECTOR, None,
-               {"version": 3, "passed": False, "reason": "still dirty", "photos": ["a" * 64]})
+    d = decide(
+        "check",
+        facts(CaseState.CHECKING),
+        Role.INSPECTOR,
+        INSPECTOR,
+        None,
+        {"version": 3, "passed": False, "reason": "still dirty", "photos": ["a" * 64]},
+    )
     assert d.to_state is CaseState.REWORK
-    d = decide("verify", facts(CaseState.VERIFYING), Role.INSPECTOR, INSPECTOR, None,
-               {"version": 3, "confirmed": False})
+    d = decide(
+        "verify",
+        facts(CaseState.VERIFYING),
+        Role.INSPECTOR,
+        INSPECTOR,
+        None,
+        {"version": 3, "confirmed": False},
+    )
     assert d.to_state is CaseState.REPORTED
 
 
 def test_reopen_only_by_the_reporter():
     with pytest.raises(Forbidden):
-        decide("reopen", facts(CaseState.CLOSED), Role.CITIZEN, 5, None,
-               {"version": 3, "reason": "not fixed"})
-    d = decide("reopen", facts(CaseState.CLOSED, is_reporter=True), Role.CITIZEN, 5, None,
-               {"version": 3, "reason": "not fixed"})
+        decide(
+            "reopen",
+            facts(CaseState.CLOSED),
+            Role.CITIZEN,
+            5,
+            None,
+            {"version": 3, "reason": "not fixed"},
+        )
+    d = decide(
+        "reopen",
+        facts(CaseState.CLOSED, is_reporter=True),
+        Role.CITIZEN,
+        5,
+        None,
+        {"version": 3, "reason": "not fixed"},
+    )
     assert d.to_state is CaseState.REWORK

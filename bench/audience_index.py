@@ -1,0 +1,145 @@
+"""Does a pull use the GIN indexes on the audience arrays? EXPLAIN on a large change log.
+
+    python -m bench.audience_index [--rows 1000000] [--users 100000]
+
+PostgreSQL only (SQLite has no such index). Fills a scratch database's ``sync_changes`` and
+``sync_records`` with ``rows`` rows shaped like the real ones (half staff copies of cases for
+500 grid cells and 40 departments, half reporters' copies for ``users`` citizens, one in
+3,333 a public category), then runs
+the *exact* statements ``server.sync_store.SqlServerTx`` sends for three pulls of one citizen
+and prints each plan and time, with the GIN indexes and with them dropped (in a transaction
+that is rolled back):
+
+- ``first pull``: the full resync page, ``records_after`` (nothing yet, 101 rows wanted);
+- ``log from 0``: ``changes_after`` from the start of the log;
+- ``nothing new``: ``changes_after`` from the high-water mark (must stay on the primary key).
+
+Results are in docs/operations.md ("Sync indexes").
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from server.models.sync import POSTGRES_ONLY, SyncChange, SyncCounter, SyncRecord
+from server.sync_store import SqlServerTx
+
+from .common import scratch_db
+
+FILL_CHANGES = """
+INSERT INTO sync_changes (cursor, collection, id, op, version, data, audience, prev_audience,
+                          origin, at)
+SELECT g,
+       CASE WHEN g % 2 = 0 THEN 'cases' WHEN g % 3333 = 1 THEN 'categories'
+            ELSE 'my_reports' END,
+       'rec-' || g, 'upsert', 1, '{"state": "reported"}'::json,
+       CASE WHEN g % 2 = 0
+            THEN ARRAY['role:dispatcher', 'grid:' || (g % 500), 'dept:' || (g % 40)]
+            WHEN g % 3333 = 1 THEN ARRAY['public']
+            ELSE ARRAY['user:' || (g % :users)] END::varchar(64)[],
+       '{}'::varchar(64)[], NULL, now()
+FROM generate_series(1, :rows) AS g
+"""
+FILL_RECORDS = """
+INSERT INTO sync_records (collection, id, version, data, audience, deleted)
+SELECT collection, id, version, data, audience, false FROM sync_changes
+"""
+
+
+def fill(engine: Engine, rows: int, users: int) -> None:
+    tables = [SyncChange.__table__, SyncRecord.__table__, SyncCounter.__table__]
+    SyncChange.metadata.create_all(engine, tables=tables)  # type: ignore[arg-type]
+    indexes = [i for t in tables for i in t.indexes if i.name in POSTGRES_ONLY]  # type: ignore[attr-defined]
+    with engine.begin() as conn:  # bulk load first, index after: as a restore would
+        for index in indexes:
+            index.drop(conn)
+        conn.execute(text(FILL_CHANGES), {"rows": rows, "users": users})
+        conn.execute(text(FILL_RECORDS))
+        conn.execute(text("INSERT INTO sync_counter (id, value) VALUES (1, :n)"), {"n": rows})
+        for index in indexes:
+            index.create(conn)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE sync_changes"))
+        conn.execute(text("VACUUM ANALYZE sync_records"))
+
+
+def captured(engine: Engine, call: Callable[[SqlServerTx], Any]) -> tuple[str, Any]:
+    """The SQL statement and parameters ``call`` sends (its last SELECT)."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        with Session(engine) as s:
+            call(SqlServerTx(s))
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    return seen[-1]
+
+
+def explain(engine: Engine, sql: str, params: Any, drop: bool) -> tuple[list[str], float]:
+    """Plan lines and execution time (ms) of ``sql``; with ``drop`` the GIN indexes are
+    dropped inside the transaction first (and come back with its rollback)."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if drop:
+            for name in sorted(POSTGRES_ONLY):
+                cur.execute(f"DROP INDEX {name}")
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+        lines = [r[0] for r in cur.fetchall()]
+        raw.rollback()
+    finally:
+        raw.close()
+    ms = next(
+        (float(m.group(1)) for ln in lines if (m := re.search(r"Execution Time: ([\d.]+)", ln))),
+        -1.0,
+    )
+    return lines, ms
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.audience_index", description=__doc__)
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--users", type=int, default=100_000)
+    args = p.parse_args(argv)
+    tags = frozenset({"user:4243", "public"})  # a citizen with ~10 reports, ~300 public rows
+    with scratch_db("postgresql", "cgt_bench_gin") as url:
+        engine = create_engine(url)
+        started = time.perf_counter()
+        fill(engine, args.rows, args.users)
+        print(f"{args.rows} changes and records in {time.perf_counter() - started:.0f} s")
+        pulls = {
+            "first pull (records_after)": lambda tx: tx.records_after(None, tags, (), 101),
+            "log from 0 (changes_after)": lambda tx: tx.changes_after(
+                0, args.rows, tags, (), "phone-1", 101
+            ),
+            "nothing new (changes_after)": lambda tx: tx.changes_after(
+                args.rows, args.rows, tags, (), "phone-1", 101
+            ),
+        }
+        for name, call in pulls.items():
+            sql, params = captured(engine, call)
+            for drop in (False, True):
+                lines, ms = explain(engine, sql, params, drop)
+                label = "without GIN" if drop else "with GIN"
+                print(f"\n== {name}, {label}: {ms:.2f} ms")
+                print("\n".join("   " + ln for ln in lines))
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
