@@ -1,7 +1,8 @@
 """What the device engine needs from storage: the ``ClientStore`` protocol and its rows.
 
 One transaction is all-or-nothing even if the app is killed inside it; the SQLite adapter
-(``sync.stores.sqlite_client``) is the phone's store, the in-memory one serves tests.
+(``sync.stores.sqlite_client``) is the phone's store, the in-memory one serves tests. It holds
+the synced records, the outbox, optimistic overlays, the photo queue and a key/value meta.
 """
 
 from __future__ import annotations
@@ -31,6 +32,28 @@ class OutboxEntry:
     base_version: int | None
     created_at: datetime
     status: EntryStatus = EntryStatus.WAITING
+    code: str | None = None
+    message: str | None = None
+    message_zh: str | None = None
+
+
+class PhotoStatus(StrEnum):
+    WAITING = "waiting"
+    UPLOADED = "uploaded"
+    ATTENTION = "attention"
+
+
+@dataclass(frozen=True)
+class PhotoItem:
+    """One photo of the upload queue (``sync.photos.PhotoQueue``)."""
+
+    sha256: str
+    size: int
+    mime: str
+    offset: int = 0
+    status: PhotoStatus = PhotoStatus.WAITING
+    failures: int = 0
+    retry_at: str | None = None  # ISO time before which this item is not tried again
     code: str | None = None
     message: str | None = None
     message_zh: str | None = None
@@ -98,6 +121,17 @@ class ClientTx(Protocol):
         ...
 
     def drop_overlay(self, seq: int) -> None: ...
+
+    def get_photo(self, sha256: str) -> PhotoItem | None: ...
+    def put_photo(self, item: PhotoItem) -> None:
+        """Insert or replace the queue item of ``item.sha256`` (keeping its place)."""
+        ...
+
+    def photos(self) -> list[PhotoItem]:
+        """The photo queue in the order photos were added."""
+        ...
+
+    def delete_photo(self, sha256: str) -> None: ...
 
 
 class ClientStore(Protocol):

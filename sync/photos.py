@@ -15,43 +15,21 @@ files and locks is ``server/services/photo_uploads.py``).
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 from shared_models.errors import CgtError
 
-from .client_store import ClientStore
+from .client_store import ClientStore, PhotoItem, PhotoStatus
 from .errors import ProtocolError, TransportError, Unreachable
 from .schedule import Backoff
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
 ALLOWED_MIME = frozenset({"image/jpeg", "image/png", "image/webp"})
-
-
-class PhotoStatus(StrEnum):
-    WAITING = "waiting"
-    UPLOADED = "uploaded"
-    ATTENTION = "attention"
-
-
-@dataclass(frozen=True)
-class PhotoItem:
-    sha256: str
-    size: int
-    mime: str
-    offset: int = 0
-    status: PhotoStatus = PhotoStatus.WAITING
-    failures: int = 0
-    retry_at: str | None = None  # ISO time before which this item is not tried again
-    code: str | None = None
-    message: str | None = None
-    message_zh: str | None = None
 
 
 class PhotoTransport(Protocol):
@@ -68,7 +46,7 @@ class PhotoTransport(Protocol):
 
 
 PhotoSource = Callable[[str, int, int], bytes]  # read(sha256, offset, length)
-_KEY = "photo:"
+__all__ = ["PhotoItem", "PhotoQueue", "PhotoStatus", "PhotoTransport", "accept_chunk"]
 
 
 class PhotoQueue:
@@ -94,44 +72,42 @@ class PhotoQueue:
 
     def _put(self, item: PhotoItem) -> None:
         with self.store.transaction() as tx:
-            tx.set_meta(_KEY + item.sha256, json.dumps(asdict(item)))
+            tx.put_photo(item)
 
     def add(self, sha256: str, size: int, mime: str) -> PhotoItem:
         """Queue a photo; one over the cap or of the wrong type needs attention at once."""
-        existing = {i.sha256: i for i in self.items()}.get(sha256)
-        if existing is not None:
-            return existing
         item = PhotoItem(sha256, size, mime)
         if size > self.max_bytes:
             item = self._attention(item, CgtError("payload_too_large"))
         elif mime not in ALLOWED_MIME:
             item = self._attention(item, CgtError("unsupported_media"))
-        self._put(item)
+        with self.store.transaction() as tx:
+            existing = tx.get_photo(sha256)
+            if existing is not None:
+                return existing
+            tx.put_photo(item)
         return item
 
     def items(self) -> list[PhotoItem]:
         with self.store.transaction() as tx:
-            rows = tx.meta_items(_KEY)
-        items = []
-        for _, raw in rows:
-            d = json.loads(raw)
-            d["status"] = PhotoStatus(d["status"])
-            items.append(PhotoItem(**d))
-        return items
+            return tx.photos()
 
     def status_of(self, shas: Iterable[str]) -> dict[str, PhotoStatus]:
-        """For the app: which photos of a case are uploaded, waiting or need attention."""
-        known = {i.sha256: i.status for i in self.items()}
-        return {s: known.get(s, PhotoStatus.ATTENTION) for s in shas}
+        """For the app: which photos of a case are uploaded, waiting or need attention (a
+        photo the queue does not know, e.g. discarded, needs attention)."""
+        with self.store.transaction() as tx:
+            found = {s: tx.get_photo(s) for s in shas}
+        return {s: PhotoStatus.ATTENTION if i is None else i.status for s, i in found.items()}
 
     def discard(self, sha256: str) -> None:
         with self.store.transaction() as tx:
-            tx.delete_meta(_KEY + sha256)
+            tx.delete_photo(sha256)
 
     def retry(self, sha256: str) -> None:
-        for item in self.items():
-            if item.sha256 == sha256 and item.status is PhotoStatus.ATTENTION:
-                self._put(
+        with self.store.transaction() as tx:
+            item = tx.get_photo(sha256)
+            if item is not None and item.status is PhotoStatus.ATTENTION:
+                tx.put_photo(
                     replace(
                         item,
                         status=PhotoStatus.WAITING,

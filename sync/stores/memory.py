@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay
+from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay, PhotoItem
 from ..errors import ReceiptConflict, SyncError
 from ..protocol import Status
 from ..server_store import ClientState, LoggedChange, NewChange, Receipt, Record
@@ -206,10 +206,15 @@ class _ClientData:
     outbox: dict[int, OutboxEntry] = field(default_factory=dict)
     records: dict[tuple[str, str], LocalRecord] = field(default_factory=dict)
     overlays: dict[tuple[int, str, str], Overlay] = field(default_factory=dict)
+    photos: dict[str, PhotoItem] = field(default_factory=dict)  # in the order added
 
     def copy(self) -> _ClientData:
         return _ClientData(
-            dict(self.meta), dict(self.outbox), dict(self.records), dict(self.overlays)
+            dict(self.meta),
+            dict(self.outbox),
+            dict(self.records),
+            dict(self.overlays),
+            dict(self.photos),
         )
 
 
@@ -282,6 +287,18 @@ class MemoryClientTx:
     def drop_overlay(self, seq: int) -> None:
         for key in [k for k in self.d.overlays if k[0] == seq]:
             del self.d.overlays[key]
+
+    def get_photo(self, sha256: str) -> PhotoItem | None:
+        return self.d.photos.get(sha256)
+
+    def put_photo(self, item: PhotoItem) -> None:
+        self.d.photos[item.sha256] = item
+
+    def photos(self) -> list[PhotoItem]:
+        return list(self.d.photos.values())
+
+    def delete_photo(self, sha256: str) -> None:
+        self.d.photos.pop(sha256, None)
 
 
 class MemoryClientStore:

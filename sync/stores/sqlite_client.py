@@ -2,9 +2,15 @@
 
 WAL journal with ``synchronous=FULL`` and one ``BEGIN IMMEDIATE … COMMIT`` per engine
 transaction: a page and its cursor, or a mutation and its outbox row, land together or not
-at all, whenever the app is killed. The schema migrates itself forward when the app updates
-(``MIGRATIONS``; ``schema_version`` records how far it got, in the same transaction as each
-step).
+at all, whenever the app is killed.
+
+The schema migrates itself forward when the app updates (rule V-4): ``MIGRATIONS[n]`` takes a
+file from version ``n`` to ``n + 1`` and ``PRAGMA user_version`` records the version reached,
+both in one transaction, so a step killed half-way leaves the file at the version before it,
+and the next start runs it again. Files of the first release kept their version in a
+``schema_version`` table; they are read as such and step 2 moves them to ``user_version``. A
+file newer than this app (it was downgraded) is refused rather than misread. Every step keeps
+the outbox: the user's unsent work is never dropped by an update.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay
+from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay, PhotoItem, PhotoStatus
+from ..errors import SyncError
 from ..protocol import Json
 
 MIGRATIONS: list[str] = [
@@ -50,7 +57,35 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX overlay_record ON overlay (collection, id, seq);
     """,
+    # 2: the photo queue gets a table of its own (it was JSON in meta under "photo:<sha256>"),
+    #    so the app can ask about one photo, or count them, without reading every item;
+    #    the version moves from the schema_version table to PRAGMA user_version
+    """
+    CREATE TABLE photos (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mime TEXT NOT NULL,
+        sent INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        retry_at TEXT,
+        code TEXT, message TEXT, message_zh TEXT
+    );
+    INSERT INTO photos
+        SELECT json_extract(value, '$.sha256'), json_extract(value, '$.size'),
+               json_extract(value, '$.mime'), coalesce(json_extract(value, '$.offset'), 0),
+               json_extract(value, '$.status'), coalesce(json_extract(value, '$.failures'), 0),
+               json_extract(value, '$.retry_at'), json_extract(value, '$.code'),
+               json_extract(value, '$.message'), json_extract(value, '$.message_zh')
+        FROM meta WHERE substr(key, 1, 6) = 'photo:' ORDER BY key;
+    DELETE FROM meta WHERE substr(key, 1, 6) = 'photo:';
+    DROP TABLE IF EXISTS schema_version
+    """,
 ]
+
+
+class StoreTooNew(SyncError):
+    """The store file was written by a newer app than this one (the app was downgraded)."""
 
 
 def _dump(data: Json | None) -> str | None:
@@ -63,6 +98,21 @@ def _load(text: str | None) -> Json | None:
     value = json.loads(text)
     assert isinstance(value, dict)
     return value
+
+
+def _photo(row: sqlite3.Row) -> PhotoItem:
+    return PhotoItem(
+        sha256=row["sha256"],
+        size=row["size"],
+        mime=row["mime"],
+        offset=row["sent"],
+        status=PhotoStatus(row["status"]),
+        failures=row["failures"],
+        retry_at=row["retry_at"],
+        code=row["code"],
+        message=row["message"],
+        message_zh=row["message_zh"],
+    )
 
 
 def _entry(row: sqlite3.Row) -> OutboxEntry:
@@ -190,6 +240,41 @@ class SqliteClientTx:
     def drop_overlay(self, seq: int) -> None:
         self.db.execute("DELETE FROM overlay WHERE seq = ?", (seq,))
 
+    def get_photo(self, sha256: str) -> PhotoItem | None:
+        row = self.db.execute("SELECT * FROM photos WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else _photo(row)
+
+    def put_photo(self, item: PhotoItem) -> None:
+        values = (
+            item.size,
+            item.mime,
+            item.offset,
+            item.status.value,
+            item.failures,
+            item.retry_at,
+            item.code,
+            item.message,
+            item.message_zh,
+            item.sha256,
+        )
+        updated = self.db.execute(
+            "UPDATE photos SET size = ?, mime = ?, sent = ?, status = ?, failures = ?, "
+            "retry_at = ?, code = ?, message = ?, message_zh = ? WHERE sha256 = ?",
+            values,
+        )
+        if updated.rowcount == 0:  # a new photo goes to the end of the queue
+            self.db.execute(
+                "INSERT INTO photos (size, mime, sent, status, failures, retry_at, code, "
+                "message, message_zh, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+
+    def photos(self) -> list[PhotoItem]:
+        return [_photo(r) for r in self.db.execute("SELECT * FROM photos ORDER BY rowid")]
+
+    def delete_photo(self, sha256: str) -> None:
+        self.db.execute("DELETE FROM photos WHERE sha256 = ?", (sha256,))
+
 
 class SqliteClientStore:
     """The device store in one SQLite file; open it at app start, close it at exit."""
@@ -204,26 +289,37 @@ class SqliteClientStore:
         self.migrate()
 
     def schema_version(self) -> int:
-        exists = self.db.execute(
+        """The version the file is at: ``user_version``, or a first release's table."""
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version:
+            return version
+        legacy = self.db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
         ).fetchone()
-        if not exists:
+        if not legacy:
             return 0
         row = self.db.execute("SELECT version FROM schema_version").fetchone()
         return 0 if row is None else int(row[0])
 
     def migrate(self) -> None:
-        """Bring the schema up to date, one step per transaction."""
-        self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        current = self.schema_version()
-        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        """Bring the schema up to date, one step per transaction. Two connections opening
+        one file at once (the app's two engines) take turns: each step re-reads the version
+        under the write lock, so none runs twice."""
+        while True:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in script.split(";"):
+                current = self.schema_version()
+                if current > len(MIGRATIONS):
+                    raise StoreTooNew(
+                        f"{self.path} is at schema {current}; this app knows {len(MIGRATIONS)}"
+                    )
+                if current == len(MIGRATIONS):
+                    self.db.execute("COMMIT")
+                    return
+                for statement in MIGRATIONS[current].split(";"):
                     if statement.strip():
                         self.db.execute(statement)
-                self.db.execute("DELETE FROM schema_version")
-                self.db.execute("INSERT INTO schema_version VALUES (?)", (number,))
+                self.db.execute(f"PRAGMA user_version = {current + 1}")
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")

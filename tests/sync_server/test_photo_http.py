@@ -210,3 +210,47 @@ def test_refused_photos_need_attention_and_their_report_says_so(
     assert device.photos_of(attention) == {good: "uploaded", fake: "attention"}
     assert fine.seq not in {e.seq for e in device.waiting()}
     phone.store.close()
+
+
+class OldApp(HttpTransport):
+    """An app built for protocol 0, which this server no longer speaks."""
+
+    def _post(self, path: str, envelope: dict[str, object]) -> dict[str, object]:
+        return super()._post(path, {**envelope, "protocol": 0})
+
+
+def test_an_app_the_server_no_longer_speaks_to_is_told_to_update(
+    server: str, tmp_path: Path
+) -> None:
+    token = login(server, INSPECTOR)
+    phone = Phone(server, token, tmp_path / "phone.sqlite3")
+    phone.transport.http.headers["Sync-Protocol"] = "0"
+    sha = phone.take(noisy_jpeg(5))
+    device = SyncClient(
+        phone.store,
+        OldApp(server, token),
+        registry(),
+        lambda: datetime.now(UTC),
+        lambda: str(uuid.uuid4()),
+        photos=phone.queue,
+    )
+    lat, lon = INSPECTOR_POINT
+    args = {"id": str(uuid.uuid4()), "category_code": "SJ0101", "lat": lat, "lon": lon}
+    device.record(REPORT, args)
+    report = device.sync()  # the photo call is refused first: the attempt ends there
+    assert not report.ok and report.error == "unsupported_protocol"
+    assert device.counts().update_required and device.counts().waiting == 1
+    (item,) = phone.queue.items()
+    assert item.status is PhotoStatus.WAITING and item.failures == 0  # not the photo's fault
+    phone.queue.discard(sha)
+    report = device.sync()  # and push says the same, in both languages
+    assert report.error == "unsupported_protocol" and device.counts().waiting == 1
+    resp = requests.post(
+        server + "/api/sync/push",
+        json={"protocol": 0, "client_id": "x", "mutations": []},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert resp.status_code == 426 and resp.json()["code"] == "unsupported_protocol"
+    assert "请更新应用" in resp.json()["message_zh"] and "update" in resp.json()["message"]
+    phone.store.close()
