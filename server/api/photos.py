@@ -283,6 +283,8 @@ class PhotoUploadItem(MethodView):
         check_sync_protocol()
         cfg, s = upload_settings(), session()
         data = request.stream.read(cfg.chunk_max + 1)
+        if len(data) > cfg.chunk_max:  # before the range check: it cannot match a cut read
+            raise uploads.ChunkTooLarge(max_bytes=cfg.chunk_max)
         offset, total = chunk_range(len(data))
         try:
             state = uploads.append(

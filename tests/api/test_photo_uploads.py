@@ -259,6 +259,9 @@ def test_bad_chunks_are_refused_with_the_reason(app, client, citizen):
     assert bad_digest.status_code == 422 and "Content-Digest" in bad_digest.json["errors"]
     too_big = send(client, citizen, sha(data), 0, data[: CHUNK + 1], len(data))
     assert too_big.status_code == 413 and too_big.json["code"] == "chunk_too_large"
+    far_too_big = send(client, citizen, sha(data), 0, data[: 3 * CHUNK], len(data))
+    assert far_too_big.status_code == 413 and far_too_big.json["code"] == "chunk_too_large"
+    assert str(CHUNK) in far_too_big.json["message"]
     last = len(data) - 100
     send_all(client, citizen, data, upto=last)  # not complete: the size says more is to come
     past = send(client, citizen, sha(data), last, data[last:] + b"0" * 50, "*")
