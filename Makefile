@@ -22,7 +22,7 @@ DEMO_OTP ?= 123456
 # Per-test limit: a hung test fails on its own instead of eating CI's 90 minutes.
 PYTEST_TIMEOUT ?= 300
 
-.PHONY: help venv migrate run test test-env migration lint bench clean distclean
+.PHONY: help venv migrate run test test-env migration lint bench clean distclean app screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,15 @@ migration: venv ## write a migration from the model changes: make migration m="w
 lint: venv ## ruff on everything, strict mypy on shared_models and sync
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared_models sync
+
+# --- the Kivy phone app (mobile/) ----------------------------------------------------------
+SERVER ?= http://$(HOST):$(PORT)
+
+app: venv ## the phone app in a desktop window against SERVER (default: make run's address)
+	CGT_SERVER='$(SERVER)' $(BIN)/python -m mobile.app
+
+screenshots: test-env venv ## Chinese screenshots of the app's main screens into docs/screenshots/
+	bash .ci/with-display.sh $(BIN)/python -m tests.mobile.screenshots docs/screenshots
 
 bench: venv ## run the benchmarks (bench/) and print their results
 	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; else echo "no benchmarks yet"; fi

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sync.case_mutations import REPORT
 from sync.client import SyncReport
 from sync.schedule import Backoff, SyncScheduler, Trigger
 
@@ -26,6 +27,8 @@ from .errors import AppError, NotSignedIn, ServerRefused
 from .i18n import Translator
 from .my_reports import MyReports
 from .patrol import Patrol
+from .photo_library import StoredPhoto
+from .report_form import ReportForm
 from .session import Account, SessionManager, home_for
 from .settings import SettingsStore
 from .sync_state import AttentionItem, SyncState, attention_item
@@ -143,6 +146,24 @@ class Core:
     def patrol(self) -> Patrol:
         device = self.require_device()
         return Patrol(device.local, device.account.user_id, self.clock)
+
+    def add_photo(self, path: str | Path) -> StoredPhoto:
+        """Copy a taken or chosen picture into the app (by content); not yet queued."""
+        return self.require_device().photos.add_file(path)
+
+    def queue_photos(self, photos: list[StoredPhoto]) -> None:
+        """Queue the photos an action refers to, just before recording it."""
+        queue = self.require_device().local_photos
+        for p in photos:
+            queue.add(p.sha256, p.size, p.mime)
+
+    def submit_report(self, form: ReportForm, photos: dict[str, StoredPhoto]) -> str:
+        """Validate and record a report offline; returns its id (sent when possible)."""
+        args = form.validated_args()
+        self.queue_photos([photos[s] for s in form.photos if s in photos])
+        self.require_device().local.record(REPORT, args)
+        self.record_done()
+        return str(args["id"])
 
     def record_done(self) -> None:
         """After the user recorded something: refresh the bar and try to send it soon."""

@@ -129,10 +129,10 @@ class Device:
         def ids() -> str:
             return str(uuid.uuid4())
 
+        self.local_photos = self._queue(self.local_store, _NoPhotoNetwork(), clock, rng)
         self.local = SyncClient(
-            self.local_store, _NoNetwork(), reg, clock, ids, scope=scope,
-            photos=self._queue(self.local_store, _NoPhotoNetwork(), clock, rng),
-        )  # fmt: skip
+            self.local_store, _NoNetwork(), reg, clock, ids, scope=scope, photos=self.local_photos
+        )
         http = HttpTransport(base, account.access_token)
         http_photos = HttpPhotoTransport(base, account.access_token)
         tokens = Tokens(session, http, http_photos)

@@ -44,17 +44,10 @@ def citizen(core: Core) -> str:
 
 def report(core: Core, folder: Path, point: tuple[float, float], category: str = "SJ0101",
            seed: int = 1) -> str:  # fmt: skip
-    device = core.require_device()
-    stored = device.photos.add_file(photo_file(folder, seed))
-    device.local.photos.add(stored.sha256, stored.size, stored.mime)  # type: ignore[union-attr]
+    stored = core.add_photo(photo_file(folder, seed))
     form = ReportForm(photos=[stored.sha256], location=from_gps(*point, 10.0),
                       category_code=category, description="路边有垃圾堆")  # fmt: skip
-    args = form.validated_args()
-    from sync.case_mutations import REPORT
-
-    device.local.record(REPORT, args)
-    core.record_done()
-    return str(args["id"])
+    return core.submit_report(form, {stored.sha256: stored})
 
 
 # ------------------------------------------------------------------ sign-in
@@ -232,8 +225,8 @@ def test_quick_collection_needs_photo_kind_and_place(
         patrol.quick_collect(None, None, None)
     assert set(info.value.fields) == {"photos", "category_code", "location"}
     cable.cut()
-    stored = core.require_device().photos.add_file(photo_file(tmp_path, 21))
-    core.require_device().local.photos.add(stored.sha256, stored.size, stored.mime)  # type: ignore[union-attr]
+    stored = core.add_photo(photo_file(tmp_path, 21))
+    core.queue_photos([stored])
     here = PinMap(*INSPECTOR_POINT).pin(10, 10)
     case_id = patrol.quick_collect(stored.sha256, "SJ0501", here)
     core.record_done()
@@ -269,11 +262,10 @@ def test_verify_and_check_tasks_done_offline(
     assert all(t.light in ("green", "yellow", "red") for t in tasks)
 
     cable.cut()
-    device = core.require_device()
     shas = []
     for seed in (31, 32, 33):
-        stored = device.photos.add_file(photo_file(tmp_path, seed))
-        device.local.photos.add(stored.sha256, stored.size, stored.mime)  # type: ignore[union-attr]
+        stored = core.add_photo(photo_file(tmp_path, seed))
+        core.queue_photos([stored])
         shas.append(stored.sha256)
     patrol = core.patrol()
     with pytest.raises(FormInvalid):
