@@ -1,4 +1,4 @@
-"""``python -m bench intake|queue|all [options]`` — run the benchmarks and print their results.
+"""``python -m bench intake|queue|mobile|all [options]`` — run benchmarks, print results.
 
 ``python -m bench`` alone (what ``make bench`` runs) runs ``all`` at the documented sizes.
 Options after the command go to that benchmark; ``python -m bench queue --help`` lists them.
@@ -17,6 +17,10 @@ def main(argv: list[str]) -> int:
         return intake.main(rest)
     if command == "queue":
         return queue.main(rest)
+    if command == "mobile":  # the Kivy app under a display (bench/mobile.py)
+        from . import mobile
+
+        return mobile.main(rest)
     if command == "all":
         return intake.main(rest) or queue.main(rest)
     print(__doc__, file=sys.stderr)

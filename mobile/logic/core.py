@@ -74,7 +74,7 @@ class Core:
         self.listeners: list[Listener] = []  # the sync bar
         self.data_listeners: list[Callable[[], None]] = []  # lists that reload after a sync
         self.device: Device | None = None
-        self._catalogue: Catalogue | None = None
+        self._catalogue = Catalogue()  # the bundled one until the synced one is read
         if self.session.account is not None:
             self._open()
 
@@ -90,7 +90,7 @@ class Core:
     def _open(self) -> None:
         self.device = Device(self.folder, self.session, self.settings.current.server_url,
                              clock=self.clock)  # fmt: skip
-        self._catalogue = None
+        self.reload_catalogue()
         self.scheduler = SyncScheduler(self._rng, **self._schedule)  # type: ignore[arg-type]
         self.scheduler.trigger(Trigger.START, self.clock())
         self.state = replace(SyncState.of(self.device.local.counts()), online=None)
@@ -135,10 +135,20 @@ class Core:
     # -------------------------------------------------------------- what screens use
 
     def catalogue(self) -> Catalogue:
-        if self._catalogue is None:
-            records = self.device.local.all("categories").values() if self.device else ()
-            self._catalogue = Catalogue(records)
+        """The catalogue in memory (never a disk read: screens call this on the UI thread)."""
         return self._catalogue
+
+    def reload_catalogue(self) -> None:
+        """Read the synced catalogue on the I/O thread and swap it in when ready."""
+        device = self.device
+
+        def load() -> Catalogue:
+            return Catalogue(device.local.all("categories").values() if device else ())
+
+        self.io.submit(load, self._set_catalogue)
+
+    def _set_catalogue(self, catalogue: Catalogue) -> None:
+        self._catalogue = catalogue
 
     def my_reports(self) -> MyReports:
         return MyReports(self.require_device().local, self.clock)
@@ -248,8 +258,9 @@ class Core:
         self.scheduler.finished(now, ok=report.ok, update_required=counts.update_required)
         online = report.ok or report.error != "transport"
         self._set_state(SyncState.of(counts, online=online, syncing=False))
+        if report.pulled:
+            self.reload_catalogue()
         if report.pulled or report.pushed or report.refused:
-            self._catalogue = None if report.pulled else self._catalogue
             for listener in list(self.data_listeners):
                 listener()
 

@@ -47,9 +47,8 @@ def photo_file(folder: Path, seed: int = 0) -> Path:
     return path
 
 
-@contextmanager
-def thread_server(tmp: Path) -> Iterator[str]:
-    """The real Flask app with the demo city, served by werkzeug in a thread."""
+def demo_app(tmp: Path) -> Any:
+    """The real Flask app on a new SQLite database with the demo city loaded."""
     app = create_app({
         "DATABASE_URL": f"sqlite:///{tmp / 'server.sqlite3'}",
         "PHOTO_DIR": str(tmp / "server-photos"),
@@ -60,6 +59,14 @@ def thread_server(tmp: Path) -> Iterator[str]:
     Base.metadata.create_all(db.engine)
     with db.session() as s:
         load_demo_city(s, hasher(app.config))
+    return app
+
+
+@contextmanager
+def thread_server(tmp: Path) -> Iterator[str]:
+    """The real Flask app with the demo city, served by werkzeug in a thread."""
+    app = demo_app(tmp)
+    db = database(app)
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -70,6 +77,26 @@ def thread_server(tmp: Path) -> Iterator[str]:
         server.shutdown()
         thread.join(10)
         db.engine.dispose()
+
+
+@contextmanager
+def process_server(tmp: Path) -> Iterator[str]:
+    """The same server in a process of its own (benchmarks: no GIL shared with the app)."""
+    import subprocess
+    import sys
+
+    from tests.integration.servers import wait_until_serving
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.mobile.serve", str(tmp), str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base, proc, time.monotonic() + 60)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 class Cable:

@@ -1,0 +1,139 @@
+"""The phone app's speed under Xvfb: cold start to the first usable screen, and frame times
+while 1,000 records sync.
+
+    python -m bench mobile [--starts 5] [--records 1000]     (needs a display: make bench
+                                                              or .ci/with-display.sh)
+
+Cold start: a fresh process per start (python startup, imports, font, kv, first frame), timed
+from just before the process is spawned to the first frame drawn with the sign-in screen (or
+the home screen for a signed-in user: both are measured). Targets: ≤ 1.5 s.
+
+Frames: the real app signed in as an inspector, 1,000 reports recorded offline, then a sync
+(push in batches of 50, then the pull of the echoed and published records) while the UI loop
+runs; every frame's wall time is recorded. Target: no frame over 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r"""
+import os, sys, time, json
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+start = float(sys.argv[1])
+from kivy.clock import Clock
+from mobile.app import CgtApp
+app = CgtApp(home=sys.argv[2])
+def first_frame(_dt):
+    print(json.dumps({"screen": app.shell.current, "seconds": time.time() - start}), flush=True)
+    app.stop()
+Clock.schedule_once(lambda _dt: Clock.schedule_once(first_frame, 0), 0)
+app.run()
+"""
+
+
+def cold_starts(n: int, home: Path) -> list[float]:
+    env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_LOG_MODE": "PYTHON",
+           "KIVY_HOME": tempfile.mkdtemp(prefix="kivy-home-")}  # fmt: skip
+    times = []
+    for _ in range(n):
+        start = time.time()
+        out = subprocess.run([sys.executable, "-c", CHILD, str(start), str(home)], env=env,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        line = [x for x in out.stdout.splitlines() if x.startswith("{")]
+        if not line:
+            raise SystemExit(f"the app did not start: {out.stderr[-2000:]}")
+        times.append(float(json.loads(line[-1])["seconds"]))
+    return times
+
+
+def frames_while_syncing(records: int, tmp: Path) -> dict[str, float]:
+    from datetime import timedelta
+
+    from mobile.logic.location import from_gps
+    from mobile.logic.report_form import ReportForm
+    from sync.case_mutations import REPORT
+    from tests.factories import INSPECTOR, INSPECTOR_POINT
+    from tests.mobile.helpers import photo_bytes, process_server
+    from tests.mobile.ui import Driver
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    with process_server(tmp) as base:
+        d = Driver(tmp / "phone", base, interval=timedelta(hours=1))
+        d.tap_id("tab_staff")
+        d.type("username", INSPECTOR)
+        d.type("password", "cgt-demo-2026")
+        d.tap_id("submit")
+        d.on("patrol")
+        core = d.app.core
+        d.until(lambda: core.state.online and not core.state.syncing, timeout=60)
+        device = core.require_device()
+        photo = device.photos.add_bytes(photo_bytes(1))
+        core.queue_photos([photo])
+        for i in range(records):
+            lat = INSPECTOR_POINT[0] + (i % 40 - 20) * 2e-6
+            form = ReportForm([photo.sha256], from_gps(lat, INSPECTOR_POINT[1]), "SJ0101",
+                              f"bench {i}", photo_required=True)  # fmt: skip
+            device.local.record(REPORT, form.validated_args())
+        core.refresh_state()
+        frames: list[float] = []
+        last = time.perf_counter()
+        core.sync_now()
+        started = last
+        while True:
+            d.loop.idle()
+            now = time.perf_counter()
+            frames.append(now - last)
+            last = now
+            if not core.state.syncing and core.state.waiting == 0 and len(frames) > 5:
+                break
+            if now - started > 600:
+                raise SystemExit("sync did not finish in 10 minutes")
+        sync_seconds = time.perf_counter() - started
+        d.close()
+    frames_ms = sorted(f * 1000 for f in frames)
+    return {
+        "records": records,
+        "sync_seconds": round(sync_seconds, 2),
+        "frames": len(frames_ms),
+        "frame_median_ms": round(statistics.median(frames_ms), 1),
+        "frame_p99_ms": round(frames_ms[int(len(frames_ms) * 0.99) - 1], 1),
+        "frame_max_ms": round(frames_ms[-1], 1),
+        "frames_over_50ms": sum(f > 50 for f in frames_ms),
+    }
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench mobile", description=__doc__.split("\n")[0])
+    p.add_argument("--starts", type=int, default=5)
+    p.add_argument("--records", type=int, default=1000)
+    args = p.parse_args(argv)
+    if not os.environ.get("DISPLAY"):
+        print("bench mobile: no display; run it under .ci/with-display.sh", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="cgt-bench-mobile-"))
+    starts = cold_starts(args.starts, tmp / "cold")
+    ok_start = statistics.median(starts) <= 1.5
+    print(f"cold start to sign-in screen: median {statistics.median(starts):.2f} s, "
+          f"max {max(starts):.2f} s over {len(starts)} starts "
+          f"(target ≤ 1.5 s: {'MET' if ok_start else 'MISSED'})")  # fmt: skip
+    result = frames_while_syncing(args.records, tmp / "frames")
+    ok_frames = result["frames_over_50ms"] == 0
+    print(f"sync of {result['records']} records: {result['sync_seconds']} s, "
+          f"{result['frames']} frames, median {result['frame_median_ms']} ms, "
+          f"p99 {result['frame_p99_ms']} ms, max {result['frame_max_ms']} ms, "
+          f"over 50 ms: {result['frames_over_50ms']} "
+          f"(target none: {'MET' if ok_frames else 'MISSED'})")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
