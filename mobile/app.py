@@ -108,6 +108,7 @@ class CgtApp(App):
         return root
 
     def on_start(self) -> None:
+        Clock.schedule_once(lambda _dt: self.core.warm_up(), 0.5)  # after the first frames
         platform_io.request_permissions()
         if self.font_missing:
             self.toast(NO_FONT_MESSAGE, seconds=10)

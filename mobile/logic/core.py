@@ -12,27 +12,38 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sync.case_mutations import REPORT
 from sync.client import SyncReport
 from sync.schedule import Backoff, SyncScheduler, Trigger
 
-from .api import Api
 from .categories import Catalogue
-from .device import Device, utcnow
 from .errors import AppError, NotSignedIn, ServerRefused
 from .i18n import Translator
-from .my_reports import MyReports
-from .patrol import Patrol
-from .photo_library import StoredPhoto
-from .report_form import ReportForm
 from .session import Account, SessionManager, home_for
 from .settings import SettingsStore
 from .sync_state import AttentionItem, SyncState, attention_item
 from .worker import Post, Worker, call_now
+
+if TYPE_CHECKING:
+    from .api import Api
+    from .device import Device
+    from .my_reports import MyReports
+    from .patrol import Patrol
+    from .photo_library import StoredPhoto
+    from .report_form import ReportForm
+
+# What the first screen does not need (HTTP, marshmallow, Pillow, the device store) is imported
+# when first used, or by ``warm_up`` on the I/O thread after the first frame: a cold start
+# shows the first screen sooner (bench/mobile.py).
+LATER = ("mobile.logic.device", "mobile.logic.my_reports", "mobile.logic.patrol")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 T = TypeVar("T")
 log = logging.getLogger("cgt.core")
@@ -47,7 +58,7 @@ class Core:
         post: Post = call_now,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
-        api_for: Callable[[str, str | None], Api] = Api,
+        api_for: Callable[[str, str | None], Api] | None = None,
         interval: timedelta = timedelta(minutes=5),
         backoff: Backoff | None = None,
         probe_every: timedelta = timedelta(seconds=5),
@@ -88,6 +99,8 @@ class Core:
         return "signin" if self.account is None else home_for(self.account.role)
 
     def _open(self) -> None:
+        from .device import Device
+
         self.device = Device(self.folder, self.session, self.settings.current.server_url,
                              clock=self.clock)  # fmt: skip
         self.reload_catalogue()
@@ -151,9 +164,13 @@ class Core:
         self._catalogue = catalogue
 
     def my_reports(self) -> MyReports:
+        from .my_reports import MyReports
+
         return MyReports(self.require_device().local, self.clock)
 
     def patrol(self) -> Patrol:
+        from .patrol import Patrol
+
         device = self.require_device()
         return Patrol(device.local, device.account.user_id, self.clock)
 
@@ -215,10 +232,17 @@ class Core:
 
     # -------------------------------------------------------------- the sync loop
 
+    def warm_up(self) -> None:
+        """Import what the first screen did not need, on the I/O thread."""
+        import importlib
+
+        self.io.submit(lambda: [importlib.import_module(m) for m in LATER])
+
     def _set_state(self, state: SyncState) -> None:
+        """Keep the new state and tell the listeners (the sync bar) on the UI thread."""
         self.state = state
         for listener in list(self.listeners):
-            listener(state)
+            self.post(lambda listener=listener: listener(state))  # type: ignore[misc]
 
     def sync_now(self) -> None:
         self.scheduler.trigger(Trigger.DEMAND, self.clock())

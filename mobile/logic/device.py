@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from sync.client import SyncClient
 from sync.http import HttpPhotoTransport, HttpTransport
 from sync.photos import MAX_PHOTO_BYTES, PhotoQueue
 from sync.protocol import PullPage, PullRequest, PushRequest, PushResponse
-from sync.stores.sqlite_client import SqliteClientStore
+from sync.stores.sqlite_client import SqliteClientStore, SqliteClientTx
 
 from .photo_library import PhotoLibrary
 from .session import Account, SessionManager
@@ -40,6 +42,20 @@ SAME_PROBLEM_KEY = "app:same_problem:"  # meta key prefix: case id -> ids the se
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class LockedStore(SqliteClientStore):
+    """The SQLite store with its transactions serialised: one connection must never have two
+    threads inside a transaction at once (the I/O thread and a test, a timeline cache write)."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteClientTx]:
+        with self._lock, super().transaction() as tx:
+            yield tx
 
 
 class Tokens:
@@ -120,8 +136,8 @@ class Device:
         self.folder = Path(folder)
         self.photos = PhotoLibrary(self.folder / "photos")
         path = self.folder / f"device-{account.user_id}.sqlite3"
-        self.local_store = SqliteClientStore(path)
-        self.remote_store = SqliteClientStore(path)
+        self.local_store = LockedStore(path)
+        self.remote_store = LockedStore(path)
         rng = rng or random.Random()
         scope = SCOPES.get(account.role, DEFAULT_SCOPE)
         reg = registry()

@@ -173,10 +173,15 @@ class MyReports:
 
     def fetch_timeline(self, api: Api, case_id: str) -> Timeline:
         """Ask the server (online only; raises Offline), keep the answer for offline reading."""
-        items = api.timeline(case_id)
+        return self.keep_timeline(case_id, api.timeline(case_id))
+
+    def keep_timeline(self, case_id: str, items: list[dict[str, Any]]) -> Timeline:
+        """Store a timeline the server sent (the app fetches on the network thread and stores
+        on the I/O thread)."""
+        text = json.dumps(items, ensure_ascii=False)
         with self.client.store.transaction() as tx:
-            tx.set_meta(TIMELINE_KEY + case_id, json.dumps(items, ensure_ascii=False))
-        return Timeline(_entries(json.dumps(items)), True)
+            tx.set_meta(TIMELINE_KEY + case_id, text)
+        return Timeline(_entries(text), True)
 
     # -------------------------------------------------------------- actions
 

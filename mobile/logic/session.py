@@ -11,13 +11,15 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared_models.enums import Role
 
-from .api import Api
 from .errors import FormInvalid, NotSignedIn
 from .settings import read_json, write_json_atomic
+
+if TYPE_CHECKING:
+    from .api import Api
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number
 CODE_RE = re.compile(r"^\d{4,8}$")
@@ -84,12 +86,12 @@ class SessionManager:
         folder: str | Path,
         server_url: Callable[[], str],
         device_id: str,
-        api_for: Callable[[str, str | None], Api] = Api,
+        api_for: Callable[[str, str | None], Api] | None = None,
     ) -> None:
         self.path = Path(folder) / "session.json"
         self.server_url = server_url
         self.device_id = device_id
-        self.api_for = api_for
+        self._api_for = api_for
         doc = read_json(self.path)
         self.account: Account | None = None
         if doc is not None:
@@ -97,6 +99,13 @@ class SessionManager:
                 self.account = Account(**doc)
             except TypeError:
                 self.account = None  # an older file shape: sign in again
+
+    def api_for(self, base: str, token: str | None) -> Api:
+        if self._api_for is not None:
+            return self._api_for(base, token)
+        from .api import Api  # requests: not needed to draw the first screen
+
+        return Api(base, token)
 
     def api(self) -> Api:
         token = self.account.access_token if self.account else None

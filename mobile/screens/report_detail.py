@@ -39,8 +39,11 @@ class ReportDetailScreen(CgtScreen):
                         self._show)  # fmt: skip
         if self.core.state.online is not False:
             api = self.core.session.api()
-            self.core.net.submit(lambda: reports.fetch_timeline(api, case_id), self._timeline,
-                                 self._no_timeline)
+            self.core.net.submit(lambda: api.timeline(case_id), self._fetched, self._no_timeline)
+
+    def _fetched(self, items: list[Any]) -> None:
+        reports, case_id = self.core.my_reports(), self.case_id
+        self.app.run_io(lambda: reports.keep_timeline(case_id, items), self._timeline)
 
     def _show(self, found: tuple[ReportRow | None, Timeline]) -> None:
         row, timeline = found
