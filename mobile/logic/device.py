@@ -25,7 +25,7 @@ from shared_models.errors import CgtError
 from sync.case_mutations import REPORT, registry
 from sync.client import SyncClient
 from sync.http import HttpPhotoTransport, HttpTransport
-from sync.photos import MAX_PHOTO_BYTES, PhotoQueue
+from sync.photos import PhotoQueue
 from sync.protocol import PullPage, PullRequest, PushRequest, PushResponse
 from sync.stores.sqlite_client import SqliteClientStore, SqliteClientTx
 
@@ -163,8 +163,8 @@ class Device:
 
     def _queue(self, store: SqliteClientStore, transport: Any, clock: Clock, rng: random.Random) \
             -> PhotoQueue:  # fmt: skip
-        return PhotoQueue(store, transport, self.photos.read, clock, rng,
-                          chunk_bytes=MAX_PHOTO_BYTES)  # fmt: skip
+        # chunked and resumable (sync.photos): a weak network resumes where it stopped
+        return PhotoQueue(store, transport, self.photos.read, clock, rng)
 
     def close(self) -> None:
         self.local_store.close()
