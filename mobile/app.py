@@ -108,12 +108,14 @@ class CgtApp(App):
         return root
 
     def on_start(self) -> None:
-        Clock.schedule_once(lambda _dt: self.core.warm_up(), 0.5)  # after the first frames
+        Clock.schedule_once(lambda _dt: None if self._stopped else self.core.warm_up(), 0.5)
         platform_io.request_permissions()
         if self.font_missing:
             self.toast(NO_FONT_MESSAGE, seconds=10)
 
     def on_stop(self) -> None:
+        if self._stopped:  # App.stop() and the end of App.run() both dispatch on_stop
+            return
         self._stopped = True  # callbacks still queued on the clock find the app gone
         Clock.unschedule(self._tick)
         if self.core is not None:

@@ -302,6 +302,10 @@ class Core:
             self.scheduler.trigger(Trigger.RECONNECT, self.clock())
 
     def close(self) -> None:
+        """Finish what the threads are doing and close the store; safe to call twice."""
+        if self.__dict__.get("_closed"):
+            return
+        self._closed = True
         self.net.drain()
         self.io.drain()
         self.io.stop()
