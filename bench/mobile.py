@@ -82,7 +82,7 @@ def cold_starts(n: int, home: Path, child: str = CHILD) -> list[float]:
     return times
 
 
-def frames_while_syncing(records: int, tmp: Path) -> dict[str, float]:
+def frames_while_syncing(records: int, tmp: Path, idle_seconds: float) -> dict[str, float]:
     from datetime import timedelta
 
     from mobile.logic.location import from_gps
@@ -113,7 +113,7 @@ def frames_while_syncing(records: int, tmp: Path) -> dict[str, float]:
         core.refresh_state()
         idle: list[float] = []  # the same loop with nothing syncing: what the machine allows
         last = time.perf_counter()
-        while sum(idle) < IDLE_SECONDS:
+        while sum(idle) < idle_seconds:
             d.loop.idle()
             now = time.perf_counter()
             idle.append(now - last)
@@ -173,6 +173,7 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m bench mobile", description=__doc__.split("\n")[0])
     p.add_argument("--starts", type=int, default=5)
     p.add_argument("--records", type=int, default=1000)
+    p.add_argument("--idle", type=float, default=IDLE_SECONDS, help="seconds of the idle loop")
     args = p.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         print("bench mobile: no display; run it under .ci/with-display.sh", file=sys.stderr)
@@ -191,7 +192,7 @@ def main(argv: list[str]) -> int:
               f"app/bare {app_s / bare_s:.2f}, the app's own share {app_s - bare_s:.2f} s")
     if not args.records:
         return 0
-    result = frames_while_syncing(args.records, tmp / "frames")
+    result = frames_while_syncing(args.records, tmp / "frames", args.idle)
     ok_frames = result["frames_over_50ms"] == 0
     print(f"sync of {result['records']} records: {result['sync_seconds']} s, "
           f"{result['frames']} frames, median {result['frame_median_ms']} ms, "
