@@ -228,7 +228,7 @@ class Desk:
         return case_id
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.05) -> Any:
     """Poll until ``check()`` is truthy; returns it, or fails after ``timeout`` seconds."""
     end = time.monotonic() + timeout
     while True:

@@ -69,7 +69,7 @@ def test_a_report_from_the_app_goes_all_the_way_to_closed(
         d.type("description", "端到端：路口垃圾堆")
         d.tap_id("submit")
         detail = d.on("report_detail")
-        d.until(lambda: detail.state_text == "已上报", timeout=30, what="reported")
+        d.until(lambda: detail.state_text == "已上报", timeout=90, what="reported")
         case_id = detail.case_id
     finally:
         d.close()
@@ -93,7 +93,7 @@ def test_a_report_from_the_app_goes_all_the_way_to_closed(
         d.tap_id("submit")
         patrol = d.on("patrol")
         d.until(lambda: any(w.task.case_id == case_id for w in patrol.ids.tasks.children),
-                timeout=30, what="the check task")  # fmt: skip
+                timeout=90, what="the check task")  # fmt: skip
         d.tap(next(w for w in patrol.ids.tasks.children if w.task.case_id == case_id))
         task = d.on("task")
         assert task.heading == "核查：问题是否已解决？"
@@ -103,7 +103,7 @@ def test_a_report_from_the_app_goes_all_the_way_to_closed(
         d.type("note", "现场已清理干净")
         d.tap_id("save")
         d.on("patrol")
-        d.until(lambda: "已全部发送" in d.app.bar_text, timeout=30, what="check sent")
+        d.until(lambda: "已全部发送" in d.app.bar_text, timeout=90, what="check sent")
     finally:
         d.close()
     assert desk.case("dispatcher1", case_id)["state"] == "closed"
@@ -119,16 +119,16 @@ def test_a_report_from_the_app_goes_all_the_way_to_closed(
             return any(r["case_id"] == case_id and r["state"] == "closed"
                        for r in mine.ids.rows.data)  # fmt: skip
 
-        d.until(closed, timeout=30, what="closed arrives")
+        d.until(closed, timeout=90, what="closed arrives")
         d.app.go("report_detail", case_id=case_id)
         detail = d.on("report_detail")
         d.until(lambda: detail.state_text == "已结案" and detail.can_rate, what="rate offered")
         d.tap_id("star5")
         d.tap_id("rate")
         d.until(lambda: d.app.core.state.waiting == 0 and "已全部发送" in d.app.bar_text,
-                timeout=30, what="rating sent")  # fmt: skip
+                timeout=90, what="rating sent")  # fmt: skip
         detail.refresh()
-        d.until(lambda: "核查" in detail.timeline_text, timeout=30, what="check in timeline")
+        d.until(lambda: "核查" in detail.timeline_text, timeout=90, what="check in timeline")
     finally:
         d.close()
     assert desk.case("dispatcher1", case_id)["rating"] == 5

@@ -18,7 +18,7 @@ from .conftest import make_core
 from .helpers import OTP, Cable, Desk, new_phone, photo_file, wait_for
 
 
-def sync_until(core: Core, check, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+def sync_until(core: Core, check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
     """Tick the loop like the app's timer does until ``check()`` holds."""
 
     def step():  # type: ignore[no-untyped-def]

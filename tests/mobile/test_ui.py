@@ -110,7 +110,7 @@ def test_citizen_reports_offline_with_photo_and_follows_it(
     assert staff["description"] == "小区门口垃圾堆了三天" and len(staff["photos"]) == 1
 
     desk.act("dispatcher1", case_id, "register")  # the status update arrives by itself
-    d.until(lambda: detail.state_text == "已立案", timeout=30, what="registered arrives")
+    d.until(lambda: detail.state_text == "已立案", timeout=90, what="registered arrives")
     detail.refresh()
     d.until(lambda: "立案" in detail.timeline_text, what="timeline")
 
@@ -153,7 +153,7 @@ def test_inspector_verifies_and_checks_offline(
     d.until(lambda: "2条待发送" in d.app.bar_text, what="two waiting")
 
     cable.plug()
-    d.until(lambda: "已全部发送" in d.app.bar_text, timeout=30, what="sent")
+    d.until(lambda: "已全部发送" in d.app.bar_text, timeout=90, what="sent")
     assert desk.case("dispatcher1", check_id)["state"] == "closed"
     assert desk.case("dispatcher1", verify_id)["verified"] is True
     d.until(lambda: not {check_id, verify_id} & set(rows()), what="tasks gone")

@@ -33,7 +33,7 @@ class Driver:
         for _ in range(n):
             self.loop.idle()
 
-    def until(self, check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    def until(self, check: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
         end = time.monotonic() + timeout
         while True:
             self.loop.idle()
@@ -52,7 +52,7 @@ class Driver:
     def screen(self) -> Any:
         return self.app.shell.current_screen
 
-    def on(self, name: str, timeout: float = 10.0) -> Any:
+    def on(self, name: str, timeout: float = 30.0) -> Any:
         self.until(lambda: self.app.shell.current == name, timeout, f"screen {name}")
         self.frames(2)
         return self.screen
