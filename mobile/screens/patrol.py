@@ -10,9 +10,10 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
 from ..logic.categories import Choice
-from ..logic.location import Location
+from ..logic.location import Location, from_gps
 from ..logic.patrol import Task
 from ..logic.photo_library import StoredPhoto
+from ..platform_io import ANDROID
 from .base import CgtScreen
 from .formatting import distance, when
 from .pickers import locate, location_text, pick_photo, pin, thumbnails
@@ -41,6 +42,11 @@ class PatrolScreen(CgtScreen):
         if not hasattr(self, "photo"):
             self.photo: StoredPhoto | None = None
             self.here: Location | None = None
+        if self.here is None and ANDROID:  # the place needs no tap of its own on a phone
+            self.app.gps.locate(
+                lambda lat, lon, acc: self.app.post(lambda: self._placed(from_gps(lat, lon, acc))),
+                lambda: None,
+            )
 
     def refresh(self) -> None:
         self.prepare()

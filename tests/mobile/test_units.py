@@ -258,3 +258,19 @@ def test_the_sync_bar_says_what_waits_and_when_it_last_worked() -> None:
     assert bar_text(zh, offline, NOW) == "离线 · 2条待发送 · 上次同步5分钟前"
     assert bar_text(en, SyncState(online=True), NOW) == "Online · All sent · last sync never"
     assert bar_text(zh, SyncState(update_required=True), NOW).startswith("当前版本")
+
+
+def test_keys_built_from_server_values_exist_in_both_languages() -> None:
+    """Screens build some keys from what the server sends: states, roles, timeline actions,
+    lights, task kinds; every value the server can send has its words."""
+    from shared_models.enums import CaseState, Light, Role
+    from shared_models.errors import ACTION_ZH
+
+    keys = [f"state.{s.value}" for s in CaseState] + ["state.waiting"]
+    keys += [f"role.{r.value}" for r in Role]
+    keys += [f"action.{a}" for a in ACTION_ZH if a not in ("supervise", "answer_supervision")]
+    keys += ["action.merge_in"] + [f"light.{x.value}" for x in Light]
+    keys += ["patrol.kind_verify", "patrol.kind_check"]
+    for lang in i18n.LANGUAGES:
+        missing = [k for k in keys if k not in i18n.catalog(lang)]
+        assert not missing, (lang, missing)
