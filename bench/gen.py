@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Table, select, text
 
 from server.db import make_engine
 from server.models import Base, Case, Department, GridCell, User
@@ -212,20 +212,34 @@ def _sqlite_value(v: Any) -> Any:
     return v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v
 
 
-def _drop_case_indexes(engine: Engine) -> None:
+def bulk_load(
+    engine: Engine, table: Table, columns: list[str], rows: Iterator[tuple[Any, ...]]
+) -> None:
+    """Load ``rows`` into ``table`` fast: its indexes dropped, executemany (SQLite) or COPY
+    (PostgreSQL), the model's indexes rebuilt, then ANALYZE (VACUUM ANALYZE on PostgreSQL)."""
     with engine.begin() as conn:
-        for idx in Case.__table__.indexes:
+        for idx in table.indexes:
             conn.execute(text(f"DROP INDEX IF EXISTS {idx.name}"))
-
-
-def _create_case_indexes(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        _load_sqlite(engine, table.name, columns, _batches(rows))
+    else:
+        _load_postgresql(engine, table.name, columns, _batches(rows))
     with engine.begin() as conn:
-        for idx in Case.__table__.indexes:
+        for idx in table.indexes:
             idx.create(conn)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
 
 
-def _load_sqlite(engine: Engine, batches: Iterator[list[tuple[Any, ...]]]) -> None:
-    sql = f"INSERT INTO cases ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+def _load_sqlite(
+    engine: Engine, table: str, columns: list[str], batches: Iterator[list[tuple[Any, ...]]]
+) -> None:
+    marks = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # ids come from the loaded city
         for batch in batches:
@@ -234,13 +248,15 @@ def _load_sqlite(engine: Engine, batches: Iterator[list[tuple[Any, ...]]]) -> No
         conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
-def _load_postgresql(engine: Engine, batches: Iterator[list[tuple[Any, ...]]]) -> None:
+def _load_postgresql(
+    engine: Engine, table: str, columns: list[str], batches: Iterator[list[tuple[Any, ...]]]
+) -> None:
     raw = engine.raw_connection()
     try:
         pg = raw.driver_connection
         assert pg is not None
         with pg.cursor() as cur:
-            with cur.copy(f"COPY cases ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for batch in batches:
                     for r in batch:
                         copy.write_row(r)
@@ -265,19 +281,7 @@ def generate(url: str, n: int, now: datetime) -> Generated:
     t0 = time.perf_counter()
     engine, city = prepare(url)
     counts: Counter[str] = Counter()
-    _drop_case_indexes(engine)
-    batches = _batches(rows(n, now, city, counts))
-    if engine.dialect.name == "sqlite":
-        _load_sqlite(engine, batches)
-    else:
-        _load_postgresql(engine, batches)
-    _create_case_indexes(engine)
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
-    else:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+    bulk_load(engine, Case.__table__, COLUMNS, rows(n, now, city, counts))
     engine.dispose()
     lights = Counter({k[6:]: v for k, v in counts.items() if k.startswith("light:")})
     states = Counter({k: v for k, v in counts.items() if not k.startswith("light:")})

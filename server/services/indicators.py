@@ -42,6 +42,8 @@ CITY_NAME = ("全市", "Whole city")
 MERGED = CaseState.MERGED.value
 # Actions a department's handler takes: the event's own department is the responsible unit.
 DEPARTMENT_ACTIONS = ("accept", "handle", "return")
+# Counts that need the event's case row (is it a merged duplicate, was it closed by the cut).
+CASE_COUNTS = ("reported", "closure_base", "closure_done")
 
 
 @dataclass
@@ -207,15 +209,35 @@ def _event_counts(
             (CaseEvent.step == step) & CaseEvent.on_time.is_(True) & a.in_(actions)
         )
     key = _event_key(dimension).label("k")
-    stmt = (
-        select(key, *(c.label(name) for name, c in cols.items()))
-        .select_from(CaseEvent)
-        .join(Case, Case.id == CaseEvent.case_id)
-        .where(CaseEvent.at >= start, CaseEvent.at < end)
-        .group_by(key)
+    if dimension is not Dimension.CITY:
+        return _aggregate(s, key, cols, start, end, join=True)
+    # The whole city needs the case row only to tell merged duplicates and closings apart:
+    # join it for reports and registrations alone, count everything else from the events.
+    own = {k: c for k, c in cols.items() if k not in CASE_COUNTS}
+    joined = {k: cols[k] for k in CASE_COUNTS}
+    return _aggregate(s, key, own, start, end, join=False) + _aggregate(
+        s, key, joined, start, end, join=True, actions=("report", "register")
     )
+
+
+def _aggregate(
+    s: Session,
+    key: Any,
+    cols: dict[str, ColumnElement[int]],
+    start: datetime,
+    end: datetime,
+    join: bool,
+    actions: tuple[str, ...] | None = None,
+) -> list[tuple[Any, dict[str, int]]]:
+    """One ``GROUP BY key`` over the events of [start, end), one ``SUM(CASE …)`` a count."""
+    stmt = select(key, *(c.label(name) for name, c in cols.items())).select_from(CaseEvent)
+    if join:
+        stmt = stmt.join(Case, Case.id == CaseEvent.case_id)
+    stmt = stmt.where(CaseEvent.at >= start, CaseEvent.at < end)
+    if actions:
+        stmt = stmt.where(CaseEvent.action.in_(actions))
     names = list(cols)
-    return [(r[0], dict(zip(names, r[1:], strict=True))) for r in s.execute(stmt)]
+    return [(r[0], dict(zip(names, r[1:], strict=True))) for r in s.execute(stmt.group_by(key))]
 
 
 def _late_counts(
@@ -223,18 +245,15 @@ def _late_counts(
 ) -> list[tuple[Any, str, int]]:
     """Steps finished after their deadline, counted in the period the deadline fell in."""
     key = _event_key(dimension).label("k")
-    stmt = (
-        select(key, CaseEvent.step, func.count())
-        .select_from(CaseEvent)
-        .join(Case, Case.id == CaseEvent.case_id)
-        .where(
-            CaseEvent.on_time.is_(False),
-            CaseEvent.step_deadline >= start,
-            CaseEvent.step_deadline < end,
-            CaseEvent.action != "merge",
-        )
-        .group_by(key, CaseEvent.step)
-    )
+    stmt = select(key, CaseEvent.step, func.count()).select_from(CaseEvent)
+    if dimension is not Dimension.CITY:
+        stmt = stmt.join(Case, Case.id == CaseEvent.case_id)
+    stmt = stmt.where(
+        CaseEvent.on_time.is_(False),
+        CaseEvent.step_deadline >= start,
+        CaseEvent.step_deadline < end,
+        CaseEvent.action != "merge",
+    ).group_by(key, CaseEvent.step)
     return [(k, step, n) for k, step, n in s.execute(stmt) if step in STEP_ACTIONS]
 
 

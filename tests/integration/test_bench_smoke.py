@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import intake, queue
+from bench import indicators, intake, queue
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +30,13 @@ def test_intake_bench_serves_and_compares(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "intake/GET" in out
     assert "SQL statements per intake request" in out
+
+
+def test_indicators_bench_times_every_computation(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--engine", "sqlite", "--sizes", "500,1500", "--repeats", "1"]
+    assert indicators.main(args) == 0
+    out = capsys.readouterr().out
+    for name in ("city, last month (target)", "per department, last month", "HTTP city"):
+        assert f"| {name}" in out
+    assert "**MET**" in out or "**MISSED**" in out
+    assert "events per month" in out
