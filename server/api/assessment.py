@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy.exc import IntegrityError
 
 from shared_models.enums import Role
@@ -31,6 +31,7 @@ from .assessment_schemas import (
     WithdrawOut,
     YearOut,
 )
+from .bilingual import MESSAGES, Bilingual
 from .context import timezone
 from .security import current_actor, requires
 
@@ -56,8 +57,14 @@ def _write(fn: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class YearArgs(Schema):
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+class YearArgs(Bilingual):
+    year = fields.Integer(
+        required=True,
+        validate=validate.Range(
+            min=2000, max=2100, error="A year, 2000–2100. 年份应在2000到2100之间。"
+        ),
+        error_messages={**MESSAGES, "invalid": "Not a whole number. 不是整数。"},
+    )
 
 
 @blp.route("")

@@ -5,43 +5,60 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..domain import assessment as rules
+from .bilingual import MESSAGES, Bilingual
 
 MAX_UNITS = 500
 SCORE = validate.Range(0, 100, error="Between 0 and 100. 应在0到100之间。")
+NAME = validate.Length(min=1, max=32, error="1 to 32 characters. 应为1到32个字符。")
+
+
+def _score(part: rules.Part) -> fields.Decimal:
+    return fields.Decimal(
+        allow_none=True,
+        validate=SCORE,
+        error_messages={**MESSAGES, "invalid": "Not a number. 不是数字。"},
+        metadata={"description": f"{part.name_zh}, 0–100, at most two decimals"},
+    )
 
 
 # department + one 0–100 field per part the office enters (专项整治, 综治平安建设, …)
-UnitScoresIn = Schema.from_dict(
+UnitScoresIn = Bilingual.from_dict(
     {
-        "department": fields.String(required=True, validate=validate.Length(min=1, max=32)),
-        **{
-            p.key: fields.Decimal(
-                allow_none=True, validate=SCORE, metadata={"description": f"{p.name_zh}, 0–100"}
-            )
-            for p in rules.PARTS
-            if p.entered
-        },
+        "department": fields.String(required=True, validate=NAME, error_messages=MESSAGES),
+        **{p.key: _score(p) for p in rules.PARTS if p.entered},
     },
     name="UnitScoresIn",
 )
 
 
-class ScoresIn(Schema):
+class ScoresIn(Bilingual):
     units = fields.List(
-        fields.Nested(UnitScoresIn), required=True, validate=validate.Length(min=1, max=MAX_UNITS)
+        fields.Nested(UnitScoresIn),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_UNITS, error="1 to 500 units. 应为1到500个单位。"),
+        error_messages=MESSAGES,
     )
 
 
-class AdjustmentIn(Schema):
-    department = fields.String(required=True, validate=validate.Length(min=1, max=32))
+class AdjustmentIn(Bilingual):
+    department = fields.String(required=True, validate=NAME, error_messages=MESSAGES)
     rule = fields.String(
         required=True,
         validate=validate.OneOf(list(rules.RULES), error="Unknown rule. 未知加减分项目。"),
+        error_messages=MESSAGES,
     )
     count = fields.Integer(
-        load_default=1, validate=validate.Range(1, 50, error="From 1 to 50. 应为1到50。")
+        load_default=1,
+        validate=validate.Range(1, 50, error="From 1 to 50. 应为1到50。"),
+        error_messages={**MESSAGES, "invalid": "Not a whole number. 不是整数。"},
     )
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(
+            min=1, max=1000, error="1 to 1000 characters. 应为1到1000个字符。"
+        ),
+        error_messages=MESSAGES,
+    )
 
 
 class AdjustmentOut(Schema):

@@ -15,6 +15,7 @@ from ..db import session
 from ..domain.indicators import Dimension
 from ..services import indicator_charts as charts
 from ..services import indicators as svc
+from .bilingual import Bilingual
 from .context import timezone
 from .indicators import IndicatorPeriod, PeriodArgs, period_of
 from .security import requires
@@ -106,9 +107,13 @@ class OpenCasesMap(Schema):
     cells = fields.List(fields.Nested(OpenCasesCell))
 
 
-class MapArgs(Schema):
+class MapArgs(Bilingual):
     limit = fields.Integer(
-        load_default=2000, validate=validate.Range(min=1, max=charts.MAP_POINTS_MAX)
+        load_default=2000,
+        validate=validate.Range(
+            min=1, max=charts.MAP_POINTS_MAX, error="From 1 to 5000. 应为1到5000。"
+        ),
+        error_messages={"invalid": "Not a whole number. 不是整数。"},
     )
 
 

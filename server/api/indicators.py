@@ -18,15 +18,17 @@ from .. import clock
 from ..db import session
 from ..domain.indicators import COUNTS, DEFINITIONS, ORDER, Definition, Dimension, Period
 from ..services import indicators as svc
+from .bilingual import Bilingual
 from .context import timezone
 from .security import current_actor, requires
 
+DATE = "A date as YYYY-MM-DD. 日期格式应为YYYY-MM-DD。"
 blp = Blueprint(
     "indicators", __name__, url_prefix="/api/indicators", description="Indicators 考核指标"
 )
 
 
-class PeriodArgs(Schema):
+class PeriodArgs(Bilingual):
     month = fields.String(
         load_default=None,
         validate=validate.Regexp(
@@ -35,9 +37,16 @@ class PeriodArgs(Schema):
         metadata={"description": "a calendar month, YYYY-MM (default: the current month)"},
     )
     from_ = fields.Date(
-        data_key="from", load_default=None, metadata={"description": "first local day"}
+        data_key="from",
+        load_default=None,
+        error_messages={"invalid": DATE},
+        metadata={"description": "first local day"},
     )
-    to = fields.Date(load_default=None, metadata={"description": "local day after the last"})
+    to = fields.Date(
+        load_default=None,
+        error_messages={"invalid": DATE},
+        metadata={"description": "local day after the last"},
+    )
 
     @validates_schema
     def _one_period(self, data: dict[str, Any], **_: Any) -> None:
@@ -53,7 +62,9 @@ class PeriodArgs(Schema):
 class IndicatorArgs(PeriodArgs):
     dimension = fields.String(
         load_default=Dimension.CITY.value,
-        validate=validate.OneOf([d.value for d in Dimension]),
+        validate=validate.OneOf(
+            [d.value for d in Dimension], error="Unknown breakdown. 未知统计维度。"
+        ),
         metadata={"description": "city, district, street, community, grid, department, inspector"},
     )
 

@@ -28,6 +28,7 @@ from tests.factories import (
     login,
     login_phone,
 )
+from tests.indicators.test_indicator_api import has_zh
 
 CODES = [d["code"] for d in load_json("departments.json")["departments"]]
 # October's parts: special, 综治, 文明办, 城管办, 创园.
@@ -175,6 +176,7 @@ def test_bad_scores_write_nothing(
                 json={"units": [good, unit]})  # fmt: skip
     assert body["code"] == "validation_failed" and body["message_zh"]
     assert field in body["errors"]["units"]["1"], body
+    assert all(has_zh(m) for m in body["errors"]["units"]["1"][field]), body
     # the good unit in the same request was not written either
     draft = call(client, "GET", "/api/assessments/2026-10", office, 200)
     assert (

@@ -20,6 +20,10 @@ from tests.factories import (
 )
 
 
+def has_zh(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 def get(client: FlaskClient, url: str, headers: dict[str, str], status: int = 200) -> Any:
     resp = client.get(url, headers=headers)
     assert resp.status_code == status, (url, resp.status_code, resp.json)
@@ -107,6 +111,7 @@ def test_bad_periods_are_422_in_both_languages(
     body = get(client, f"/api/indicators?{query}", login(client, DISPATCHER), 422)
     assert body["code"] == "validation_failed" and body["message_zh"]
     assert field in body["errors"], body
+    assert all(has_zh(m) for m in body["errors"][field]), body  # field messages in Chinese too
 
 
 def test_chart_data(client: FlaskClient, story: dict[str, str], clock: Any) -> None:
