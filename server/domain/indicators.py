@@ -104,7 +104,7 @@ COUNTS: dict[str, CountDef] = {
         CountDef("merged", "合并数", "merged duplicates"),
         *_step_counts(),
         CountDef("returned", "回退数", "returns"),
-        CountDef("closure_base", "应结案数", "registered cases to close"),
+        CountDef("closure_base", "应结案数", "cases reported and registered"),
         CountDef("closure_done", "已结案数", "of those, closed"),
         CountDef("closed", "结案数", "closings"),
         CountDef("checked", "核查数", "checks"),
@@ -224,9 +224,10 @@ DEFINITIONS: dict[str, Definition] = {
             ("closure_done",),
             ("closure_base",),
             DEPARTMENTS,
-            "本期立案的案件中，到期末（或当前）已结案的（核查通过；之后被重新办理的仍计为已结案）。",
-            "Of the cases registered in the period, those closed (check passed) by the end "
-            "of the period, or now if it has not ended.",
+            "本期上报并已立案的案件中，到期末（或当前）已结案的（核查通过；之后被重新办理的仍计为"
+            "已结案）。",
+            "Of the cases reported in the period and registered, those closed (check passed) "
+            "by the end of the period, or by now if it has not ended.",
         ),
         Definition(
             "rework",

@@ -1,14 +1,9 @@
 """Indicators (考核指标) for a period, per area, department, inspector or the whole city.
 
-Three aggregate queries, each one scan of an index range with ``GROUP BY`` and ``SUM(CASE …)``
-— never a loop over cases in Python:
-
-1. audit events that happened in the period (``case_events.at``): on-time steps, decisions,
-   checks, closings, ratings, and the closure cohort of the cases registered in it;
-2. steps finished late whose deadline fell in the period (``case_events.step_deadline``);
-3. open steps whose deadline fell in the period and are still not done (``cases.step_deadline``).
-
-Definitions and edge cases: ``server.domain.indicators`` and docs/indicators.md.
+``compute`` adds up the counts of ``server.services.indicator_sql`` (aggregate queries, never
+a loop over cases) into rows, names the rows, turns counts into figures and keeps each viewer
+to what they may see. Definitions and edge cases: ``server.domain.indicators`` and
+docs/indicators.md.
 """
 
 from __future__ import annotations
@@ -18,32 +13,18 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
-from shared_models.enums import CaseState, Role
+from shared_models.enums import Role
 from shared_models.errors import Forbidden
 
-from ..domain.indicators import (
-    AREA_PREFIX,
-    SATISFIED_MIN_STARS,
-    STEP_ACTIONS,
-    Dimension,
-    Figure,
-    Period,
-    counts_for,
-    figures,
-)
-from ..models import Area, Case, CaseEvent, Department, GridCell, User
+from ..domain.indicators import Dimension, Figure, Period, counts_for, figures
+from ..models import Area, Department, GridCell, User
+from . import indicator_sql as sql
 from .actor import Actor
 
 CITY_NAME = ("全市", "Whole city")
-MERGED = CaseState.MERGED.value
-# Actions a department's handler takes: the event's own department is the responsible unit.
-DEPARTMENT_ACTIONS = ("accept", "handle", "return")
-# Counts that need the event's case row (is it a merged duplicate, was it closed by the cut).
-CASE_COUNTS = ("reported", "closure_base", "closure_done")
 
 
 @dataclass
@@ -94,12 +75,14 @@ def compute(
     start, end = period.bounds(tz)
     cut = min(end, now)
     totals: dict[Any, dict[str, int]] = {}
-    for key, counts in _event_counts(s, dimension, start, end, cut):
+    for key, counts in sql.event_counts(s, dimension, start, end):
         _add(totals, key, counts)
-    for key, step, n in _late_counts(s, dimension, start, end):
+    for key, counts in sql.case_counts(s, dimension, start, end, cut):
+        _add(totals, key, counts)
+    for key, step, n in sql.late_counts(s, dimension, start, end):
         _add(totals, key, {f"{step}_late": n})
     if cut > start:
-        for key, step, n in _overdue_counts(s, dimension, start, cut):
+        for key, step, n in sql.overdue_counts(s, dimension, start, cut):
             _add(totals, key, {f"{step}_overdue": n})
     rows = _rows(s, dimension, totals)
     if actor is not None:
@@ -118,156 +101,6 @@ def _add(totals: dict[Any, dict[str, int]], key: Any, counts: dict[str, int]) ->
     row = totals.setdefault(key, {})
     for k, v in counts.items():
         row[k] = row.get(k, 0) + int(v or 0)
-
-
-# -- the dimension of a row ------------------------------------------------------------------
-
-
-def _area_key(dimension: Dimension) -> Any:
-    if dimension is Dimension.GRID:
-        return Case.grid_code
-    return func.substr(Case.grid_code, 1, AREA_PREFIX[dimension])
-
-
-def _event_key(dimension: Dimension) -> Any:
-    """Who an audit event's counts belong to."""
-    if dimension is Dimension.CITY:
-        return literal("city")
-    if dimension is Dimension.DEPARTMENT:
-        # A handler's own action belongs to its department (the case may move on later);
-        # anything else to the case's responsible unit.
-        return case(
-            (CaseEvent.action.in_(DEPARTMENT_ACTIONS), CaseEvent.department_id),
-            else_=Case.department_id,
-        )
-    if dimension is Dimension.INSPECTOR:
-        return case(
-            (CaseEvent.action.in_(("verify", "check")), CaseEvent.actor_id),
-            (
-                and_(
-                    CaseEvent.action.in_(("report", "register", "reject")),
-                    Case.source == "inspector",
-                ),
-                Case.reporter_id,
-            ),
-            else_=None,
-        )
-    return _area_key(dimension)
-
-
-def _open_key(dimension: Dimension) -> Any:
-    """Who an open, overdue step belongs to."""
-    if dimension is Dimension.CITY:
-        return literal("city")
-    if dimension is Dimension.DEPARTMENT:
-        return case((Case.step == "handle", Case.department_id), else_=None)
-    if dimension is Dimension.INSPECTOR:
-        return case((Case.step.in_(("verify", "check")), Case.inspector_id), else_=None)
-    return _area_key(dimension)
-
-
-# -- the three aggregate queries -------------------------------------------------------------
-
-
-def _n(cond: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((cond, 1), else_=0))
-
-
-def _event_counts(
-    s: Session, dimension: Dimension, start: datetime, end: datetime, cut: datetime
-) -> list[tuple[Any, dict[str, int]]]:
-    a = CaseEvent.action
-    kept = Case.state != MERGED  # a merged duplicate is not a case of its own
-    closing = CaseEvent.__table__.alias("closing")
-    closed_by_cut = exists().where(
-        closing.c.case_id == Case.id,
-        closing.c.action == "check",
-        closing.c.to_state == CaseState.CLOSED.value,
-        closing.c.at < cut,
-    )
-    # A case closed now was closed before the cut if its last closing was; a reopened one
-    # may have been closed then and reopened since, which only its audit trail can tell.
-    was_closed = (Case.closed_at < cut) | ((Case.reopen_count > 0) & closed_by_cut)
-    stars = CaseEvent.data["stars"].as_integer()
-    cols: dict[str, ColumnElement[int]] = {
-        "reported": _n((a == "report") & kept),
-        "registered": _n(a == "register"),
-        "rejected": _n(a == "reject"),
-        "merged": _n(a == "merge"),
-        "returned": _n(a == "return"),
-        "closure_base": _n((a == "register") & kept),
-        "closure_done": _n((a == "register") & kept & was_closed),
-        "closed": _n((a == "check") & (CaseEvent.to_state == CaseState.CLOSED.value)),
-        "checked": _n(a == "check"),
-        "check_failed": _n((a == "check") & (CaseEvent.to_state == CaseState.REWORK.value)),
-        "reopened": _n(a == "reopen"),
-        "ratings": _n(a == "rate"),
-        "satisfied": _n((a == "rate") & (stars >= SATISFIED_MIN_STARS)),
-    }
-    for step, actions in STEP_ACTIONS.items():
-        cols[f"{step}_on_time"] = _n(
-            (CaseEvent.step == step) & CaseEvent.on_time.is_(True) & a.in_(actions)
-        )
-    key = _event_key(dimension).label("k")
-    if dimension is not Dimension.CITY:
-        return _aggregate(s, key, cols, start, end, join=True)
-    # The whole city needs the case row only to tell merged duplicates and closings apart:
-    # join it for reports and registrations alone, count everything else from the events.
-    own = {k: c for k, c in cols.items() if k not in CASE_COUNTS}
-    joined = {k: cols[k] for k in CASE_COUNTS}
-    return _aggregate(s, key, own, start, end, join=False) + _aggregate(
-        s, key, joined, start, end, join=True, actions=("report", "register")
-    )
-
-
-def _aggregate(
-    s: Session,
-    key: Any,
-    cols: dict[str, ColumnElement[int]],
-    start: datetime,
-    end: datetime,
-    join: bool,
-    actions: tuple[str, ...] | None = None,
-) -> list[tuple[Any, dict[str, int]]]:
-    """One ``GROUP BY key`` over the events of [start, end), one ``SUM(CASE …)`` a count."""
-    stmt = select(key, *(c.label(name) for name, c in cols.items())).select_from(CaseEvent)
-    if join:
-        stmt = stmt.join(Case, Case.id == CaseEvent.case_id)
-    stmt = stmt.where(CaseEvent.at >= start, CaseEvent.at < end)
-    if actions:
-        stmt = stmt.where(CaseEvent.action.in_(actions))
-    names = list(cols)
-    return [(r[0], dict(zip(names, r[1:], strict=True))) for r in s.execute(stmt.group_by(key))]
-
-
-def _late_counts(
-    s: Session, dimension: Dimension, start: datetime, end: datetime
-) -> list[tuple[Any, str, int]]:
-    """Steps finished after their deadline, counted in the period the deadline fell in."""
-    key = _event_key(dimension).label("k")
-    stmt = select(key, CaseEvent.step, func.count()).select_from(CaseEvent)
-    if dimension is not Dimension.CITY:
-        stmt = stmt.join(Case, Case.id == CaseEvent.case_id)
-    stmt = stmt.where(
-        CaseEvent.on_time.is_(False),
-        CaseEvent.step_deadline >= start,
-        CaseEvent.step_deadline < end,
-        CaseEvent.action != "merge",
-    ).group_by(key, CaseEvent.step)
-    return [(k, step, n) for k, step, n in s.execute(stmt) if step in STEP_ACTIONS]
-
-
-def _overdue_counts(
-    s: Session, dimension: Dimension, start: datetime, cut: datetime
-) -> list[tuple[Any, str, int]]:
-    """Open steps whose deadline fell in the period and passed, still not done."""
-    key = _open_key(dimension).label("k")
-    stmt = (
-        select(key, Case.step, func.count())
-        .where(Case.step_deadline >= start, Case.step_deadline < cut)
-        .group_by(key, Case.step)
-    )
-    return [(k, step, n) for k, step, n in s.execute(stmt) if step in STEP_ACTIONS]
 
 
 # -- naming the rows -------------------------------------------------------------------------
