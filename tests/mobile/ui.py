@@ -78,9 +78,15 @@ class Driver:
     def tap(self, widget: Any) -> None:
         from kivy.tests.common import UnitTestTouch
 
-        self.scroll_to(widget)
-        x, y = widget.to_window(*widget.center)
-        assert 0 <= x <= self.app.root.width and 0 <= y <= self.app.root.height, (x, y)
+        def on_screen() -> tuple[float, float] | None:
+            # A layout still settling (a thumbnail just added) can move the widget: scroll
+            # again until it stands still inside the window.
+            self.scroll_to(widget)
+            x, y = widget.to_window(*widget.center)
+            inside = 0 <= x <= self.app.root.width and 0 <= y <= self.app.root.height
+            return (x, y) if inside else None
+
+        x, y = self.until(on_screen, timeout=15, what=f"{widget} on screen")
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         self.frames(1)
