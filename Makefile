@@ -50,6 +50,7 @@ run: migrate ## migrate, load the demo city and serve the API (HOST, PORT: 127.0
 	@echo
 	@echo "城管通 API     http://$(HOST):$(PORT)/api"
 	@echo "OpenAPI docs   http://$(HOST):$(PORT)/api/docs"
+	@echo "Console        http://$(HOST):$(PORT)/console  (command centre and departments)"
 	@echo "Demo logins (synthetic demo city):"
 	@$(FLASK) cgt demo-logins
 	@echo "Citizens and merchants: the SMS code on this demo server is always $(DEMO_OTP)."

@@ -28,6 +28,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_api(app)
 
+    from .console import init_app as init_console
+
+    init_console(app)
+
     from .cli import register as register_cli
 
     register_cli(app)

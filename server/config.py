@@ -61,6 +61,13 @@ class Defaults:
     OPENAPI_SWAGGER_UI_PATH = "/docs"
     OPENAPI_SWAGGER_UI_URL = "/api/swagger-ui/"
     OPENAPI_SWAGGER_UI_VERSION = "bundled"
+    # The browser console (/console): a signed session cookie for one shift, CSRF tokens on
+    # every form, checked by the console itself (the bearer-token API needs none).
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None  # valid as long as the session: a desk keeps a page open
 
 
 _ENV_KEYS = {

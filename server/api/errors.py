@@ -13,7 +13,7 @@ from shared_models.errors import CgtError, Conflict, render
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -50,7 +50,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Response:
         status = err.code or 500
-        code = _HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+        code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
         errors: Any = {}
         data = getattr(err, "data", None)  # webargs puts field messages here
         if isinstance(data, dict) and "messages" in data:

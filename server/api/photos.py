@@ -328,17 +328,21 @@ class PhotoContent(MethodView):
     @blp.response(200, description="The image file", content_type="image/*")
     def get(self, query: dict[str, str], sha256: str) -> Response:
         """Download a photo variant: public, thumb or original 下载照片"""
-        variant = svc.Variant(query["variant"])
-        photo = visible_photo(sha256, variant)
-        path = PhotoStore(settings().photo_dir).path(photo.sha256, variant)
-        if not path.is_file():
-            raise NotFound("photo_not_found")
-        resp = send_file(
-            path,
-            mimetype=svc.variant_mime(photo, variant),
-            etag=f"{photo.sha256}-{variant.value}",
-            conditional=True,
-        )
-        resp.headers["Cache-Control"] = CACHE_CONTROL
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
+        return send_variant(sha256, svc.Variant(query["variant"]))
+
+
+def send_variant(sha256: str, variant: svc.Variant) -> Response:
+    """The file of one variant, if the current actor may see it (404 otherwise)."""
+    photo = visible_photo(sha256, variant)
+    path = PhotoStore(settings().photo_dir).path(photo.sha256, variant)
+    if not path.is_file():
+        raise NotFound("photo_not_found")
+    resp = send_file(
+        path,
+        mimetype=svc.variant_mime(photo, variant),
+        etag=f"{photo.sha256}-{variant.value}",
+        conditional=True,
+    )
+    resp.headers["Cache-Control"] = CACHE_CONTROL
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy import Select, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from shared_models.enums import CaseState, Light, Role
@@ -32,6 +32,7 @@ class QueueFilter:
     source: str | None = None
     supervised: bool | None = None
     tasks: bool = False  # inspector: only tasks assigned to me
+    text: str | None = None  # address or description contains this
 
 
 def _after(
@@ -42,6 +43,15 @@ def _after(
     first = datetime.fromisoformat(after[0]) if isinstance(after[0], str) else after[0]
     cmp = tuple_(*key) < tuple_(first, after[1]) if desc else tuple_(*key) > tuple_(first, after[1])
     return stmt.where(cmp)
+
+
+def light_clause(light: Light, now: datetime) -> tuple[Any, ...]:
+    """Open cases showing ``light`` at ``now``: ranges on the stored instants."""
+    if light is Light.RED:
+        return (Case.step_deadline <= now,)
+    if light is Light.YELLOW:
+        return (Case.step_deadline > now, Case.step_warn_at <= now)
+    return (Case.step_deadline > now, Case.step_warn_at > now)
 
 
 def queue(
@@ -61,12 +71,8 @@ def queue(
         stmt = stmt.where(Case.state.in_(f.states))
     if not f.states or not set(f.states) & finals:
         stmt = stmt.where(Case.step_deadline.is_not(None))
-    if f.light is Light.RED:
-        stmt = stmt.where(Case.step_deadline <= now)
-    elif f.light is Light.YELLOW:
-        stmt = stmt.where(Case.step_deadline > now, Case.step_warn_at <= now)
-    elif f.light is Light.GREEN:
-        stmt = stmt.where(Case.step_deadline > now, Case.step_warn_at > now)
+    if f.light is not None:
+        stmt = stmt.where(*light_clause(f.light, now))
     if f.department:
         dept_id = select(Department.id).where(Department.code == f.department).scalar_subquery()
         stmt = stmt.where(Case.department_id == dept_id)
@@ -76,6 +82,13 @@ def queue(
         stmt = stmt.where(Case.category_code == f.category)
     if f.source:
         stmt = stmt.where(Case.source == f.source)
+    if f.text:
+        stmt = stmt.where(
+            or_(
+                Case.address.contains(f.text, autoescape=True),
+                Case.description.contains(f.text, autoescape=True),
+            )
+        )
     if f.supervised is not None:
         sup = exists().where(Supervision.case_id == Case.id)
         stmt = stmt.where(sup if f.supervised else ~sup)
@@ -128,6 +141,53 @@ def supervisions(
     return rows[:limit], [None, rows[limit - 1].id]
 
 
+def by_id_prefix(s: Session, actor: Actor, prefix: str, limit: int) -> list[Case]:
+    """Cases in any state whose id starts with ``prefix``: a case number typed at the desk.
+
+    Ids are lower-case UUIDs. A whole id is looked up as it is; a prefix must be hex digits
+    only (the part before the first hyphen), so that it is a range on the primary key that
+    every collation sorts alike, re-checked exactly.
+    """
+    prefix = prefix.strip().lower()
+    if len(prefix) == 36:
+        stmt = select(Case).where(Case.id == prefix)
+    else:
+        if not prefix or prefix.strip("0123456789abcdef"):
+            return []
+        stmt = select(Case).where(Case.id >= prefix, Case.id < prefix + "g")
+        stmt = stmt.where(Case.id.startswith(prefix, autoescape=True))
+    clause = scope_clause(actor)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    return list(s.scalars(stmt.order_by(Case.id).limit(limit)))
+
+
+def open_by_grid(
+    s: Session, actor: Actor, now: datetime, light: Light | None = None
+) -> dict[str, int]:
+    """Open cases per grid cell the actor may see (all lights, or one): the map's shading."""
+    stmt = select(Case.grid_code, func.count()).where(Case.step_deadline.is_not(None))
+    clause = scope_clause(actor)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if light is not None:
+        stmt = stmt.where(*light_clause(light, now))
+    rows = s.execute(stmt.group_by(Case.grid_code))
+    return {code: int(n) for code, n in rows if code}
+
+
+def supervision_counts(s: Session) -> list[tuple[int | None, int, int]]:
+    """督办 per responsible unit: (department id, notes, notes still unanswered), most first."""
+    total = func.count(Supervision.id)
+    unanswered = func.count(Supervision.id).filter(Supervision.answered_at.is_(None))
+    rows = s.execute(
+        select(Supervision.department_id, total, unanswered)
+        .group_by(Supervision.department_id)
+        .order_by(total.desc(), Supervision.department_id)
+    )
+    return [(d, int(n), int(o)) for d, n, o in rows]
+
+
 def names(s: Session, cases: list[Case]) -> dict[str, dict[Any, Any]]:
     """Category and department names for a page of cases, in two queries."""
     cats = {c.category_code for c in cases}
@@ -142,4 +202,14 @@ def names(s: Session, cases: list[Case]) -> dict[str, dict[Any, Any]]:
     return out
 
 
-__all__ = ["QueueFilter", "my_cases", "names", "queue", "supervisions"]
+__all__ = [
+    "QueueFilter",
+    "by_id_prefix",
+    "my_cases",
+    "light_clause",
+    "names",
+    "open_by_grid",
+    "queue",
+    "supervision_counts",
+    "supervisions",
+]

@@ -1,0 +1,58 @@
+"""Errors on console pages are pages too: the reason in the viewer's language, the API's status.
+
+The API answers JSON (``server.api.errors``); these handlers take precedence for requests
+handled by the console blueprint.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import g, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from shared_models.errors import CgtError, render
+
+from ..api.errors import HTTP_CODES
+from . import bp
+from .i18n import lang, t
+
+log = logging.getLogger(__name__)
+
+
+def _page(code: str, status: int, errors: Any = None, message: str | None = None) -> Any:
+    en, zh = render(code, {})
+    body = render_template(
+        "console/error.html",
+        status=status,
+        message=message or (en if lang() == "en" else zh),
+        errors=errors or {},
+        signed_in="actor" in g,
+    )
+    return body, status
+
+
+@bp.errorhandler(CgtError)
+def _cgt_error(err: CgtError) -> Any:
+    return _page(
+        err.code, err.status, err.errors, err.message if lang() == "en" else err.message_zh
+    )
+
+
+@bp.errorhandler(CSRFError)
+def _csrf(err: CSRFError) -> Any:
+    return _page("bad_request", 400, message=t("error.csrf"))
+
+
+@bp.errorhandler(HTTPException)
+def _http(err: HTTPException) -> Any:
+    status = err.code or 500
+    return _page(HTTP_CODES.get(status, "bad_request"), status)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(err: Exception) -> Any:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _page("internal_error", 500)

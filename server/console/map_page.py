@@ -1,0 +1,106 @@
+"""Maps of open cases, drawn as SVG from the grid cells: the city map page and the small map
+on each case page."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared_models.enums import Light
+
+from ..api.context import case_ctx
+from ..db import session as db_session
+from ..models import Area, Case, GridCell
+from ..services import queue as queue_svc
+from . import bp
+from .geometry import Frame, frame_around, shade, shape_of
+from .session import actor
+
+CASE_MAP_RADIUS_M = 1500
+MAX_POINTS = 300  # the most urgent open cases drawn as dots on the city map
+
+
+def _box(cell: GridCell) -> tuple[float, float, float, float]:
+    return (cell.min_lat, cell.min_lon, cell.max_lat, cell.max_lon)
+
+
+def _cells_in(s: Session, box: tuple[float, float, float, float]) -> list[GridCell]:
+    min_lat, min_lon, max_lat, max_lon = box
+    stmt = select(GridCell).where(
+        GridCell.max_lat >= min_lat,
+        GridCell.min_lat <= max_lat,
+        GridCell.max_lon >= min_lon,
+        GridCell.min_lon <= max_lon,
+    )
+    return list(s.scalars(stmt.order_by(GridCell.code)))
+
+
+def case_map(s: Session, case: Case) -> dict[str, Any]:
+    """The cells within a few hundred metres of a case, its own cell marked, and the point."""
+    dlat = CASE_MAP_RADIUS_M / 111_320
+    dlon = dlat / math.cos(math.radians(case.lat))
+    window = (case.lat - dlat, case.lon - dlon, case.lat + dlat, case.lon + dlon)
+    frame = frame_around([window], width=360, pad=0)
+    cells = [
+        {
+            "code": c.code,
+            "name": c.name,
+            "points": frame.points(shape_of(_box(c), c.polygon)),
+            "own": c.code == case.grid_code,
+        }
+        for c in _cells_in(s, window)
+    ]
+    return {"frame": frame, "cells": cells, "point": frame.xy(case.lat, case.lon)}
+
+
+def _district_labels(s: Session, cells: list[GridCell], frame: Frame) -> list[dict[str, Any]]:
+    spans: dict[str, list[float]] = {}
+    for c in cells:
+        b = spans.setdefault(c.district_code, [c.min_lat, c.min_lon, c.max_lat, c.max_lon])
+        b[0], b[1] = min(b[0], c.min_lat), min(b[1], c.min_lon)
+        b[2], b[3] = max(b[2], c.max_lat), max(b[3], c.max_lon)
+    areas = {a.code: a for a in s.scalars(select(Area).where(Area.code.in_(spans)))}
+    labels = []
+    for code, (a, b, c, d) in sorted(spans.items()):
+        x, y = frame.xy((a + c) / 2, (b + d) / 2)
+        labels.append({"area": areas.get(code), "x": x, "y": y})
+    return labels
+
+
+@bp.route("/map")
+def city_map() -> Any:
+    s, viewer, ctx = db_session(), actor(), case_ctx()
+    chosen = request.args.get("light", "")
+    light = Light(chosen) if chosen in {x.value for x in Light} else None
+    cells = list(s.scalars(select(GridCell).order_by(GridCell.code)))
+    counts = queue_svc.open_by_grid(s, viewer, ctx.now, light)
+    most = max(counts.values(), default=0)
+    frame = frame_around([_box(c) for c in cells], width=960) if cells else None
+    shapes, dots = [], []
+    if frame is not None:
+        for c in cells:
+            n = counts.get(c.code, 0)
+            points = frame.points(shape_of(_box(c), c.polygon))
+            shapes.append({"cell": c, "points": points, "count": n, "opacity": shade(n, most)})
+        f = queue_svc.QueueFilter(light=light)
+        rows, _ = queue_svc.queue(s, viewer, f, ctx.now, MAX_POINTS, None)
+        for case in rows:
+            x, y = frame.xy(case.lat, case.lon)
+            dots.append({"case": case, "x": x, "y": y})
+    return render_template(
+        "console/map.html",
+        frame=frame,
+        shapes=shapes,
+        dots=dots,
+        labels=_district_labels(s, cells, frame) if frame else [],
+        light=light.value if light else "",
+        lights=[x.value for x in Light],
+        total=sum(counts.values()),
+        busiest=sorted(shapes, key=lambda sh: -sh["count"])[:10],
+        max_points=MAX_POINTS,
+        now=ctx.now,
+    )

@@ -1,0 +1,71 @@
+"""督办: the desk supervises overdue cases, the department sees and answers the note, and the
+desk sees how many supervised cases each unit has."""
+
+from __future__ import annotations
+
+from tests.api.case_helpers import act, ok, report
+from tests.console.helpers import console_client, post_form, text
+from tests.factories import DISPATCHER, HANDLER, HANDLER_DEPARTMENT
+
+
+def test_supervise_an_overdue_case_and_the_department_answers(app, client, city, clock):
+    d = city["dispatcher"]
+    cid = ok(report(client, city["citizen"]), 201)["case"]["id"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch", department=HANDLER_DEPARTMENT))
+    desk = console_client(app, DISPATCHER)
+    page = f"/console/cases/{cid}"
+    assert "do-supervise" not in text(desk.get(page))  # not overdue yet: no form
+    early = post_form(desk, f"{page}/supervise", page, note="请尽快处置")
+    assert early.status_code == 409 and "只能督办已超时的案件" in text(early)
+
+    clock.advance(days=3)
+    assert "do-supervise" in text(desk.get(page))
+    empty = post_form(desk, f"{page}/supervise", page, note="  ")
+    assert empty.status_code == 422
+    long = post_form(desk, f"{page}/supervise", page, note="催" * 2001)
+    assert long.status_code == 422 and "内容过长" in text(long)
+    done = post_form(desk, f"{page}/supervise", page, note="已超时两天，请今日处置完毕")
+    assert done.status_code == 303
+    assert cid in text(desk.get("/console/queue/supervised"))
+
+    counts = text(desk.get("/console/supervision")).split('id="supervision-counts"')[1]
+    row = counts.split(f'data-department="{HANDLER_DEPARTMENT}"')[1].split("</tr>")[0]
+    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "1", "0"]
+
+    handler = console_client(app, HANDLER)
+    listing = text(handler.get("/console/supervision"))
+    assert "已超时两天，请今日处置完毕" in listing and "answer-button" in listing
+    sup_id = listing.split('data-supervision="')[1].split('"')[0]
+    answer = f"/console/supervisions/{sup_id}/answer"
+    blank = post_form(handler, answer, "/console/supervision", answer="")
+    assert blank.status_code == 303
+    assert "请填写原因" in text(handler.get(blank.headers["Location"]))
+    ok_resp = post_form(handler, answer, "/console/supervision", answer="已安排人员，今日完成")
+    assert ok_resp.status_code == 303
+    # The desk cannot answer for the department; the answer shows on the case for everyone.
+    again = post_form(desk, answer, "/console/supervision", answer="代答")
+    assert "您无权执行此操作" in text(desk.get(again.headers["Location"]))
+    case_page = text(desk.get(page))
+    assert "已安排人员，今日完成" in case_page
+    counts = text(desk.get("/console/supervision?all=1")).split('id="supervision-counts"')[1]
+    row = counts.split(f'data-department="{HANDLER_DEPARTMENT}"')[1].split("</tr>")[0]
+    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "0", "1"]
+    timeline = ok(client.get(f"/api/cases/{cid}/timeline", headers=d))
+    assert [e["action"] for e in timeline][-2:] == ["supervise", "answer_supervision"]
+
+
+def test_another_department_cannot_see_or_answer_the_note(app, client, city, clock):
+    d = city["dispatcher"]
+    cid = ok(report(client, city["citizen"]), 201)["case"]["id"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch", department=HANDLER_DEPARTMENT))
+    clock.advance(days=3)
+    sup = ok(client.post(f"/api/cases/{cid}/supervisions", json={"note": "催办"}, headers=d), 201)
+    other = console_client(app, "handler_municipal")
+    assert "催办" not in text(other.get("/console/supervision"))
+    resp = post_form(other, f"/console/supervisions/{sup['id']}/answer", "/console/map", answer="x")
+    assert "未找到" in text(other.get(resp.headers["Location"]))
+    assert (
+        ok(client.get("/api/supervisions", headers=city["handler"]))["items"][0]["answer"] is None
+    )
