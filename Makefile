@@ -22,7 +22,8 @@ DEMO_OTP ?= 123456
 # Per-test limit: a hung test fails on its own instead of eating CI's 90 minutes.
 PYTEST_TIMEOUT ?= 300
 
-.PHONY: help venv migrate run test test-env migration lint bench clean distclean app screenshots
+.PHONY: help venv migrate run test test-env migration lint bench clean distclean app screenshots \
+	screenshots-console
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -84,6 +85,12 @@ screenshots: test-env venv ## Chinese screenshots of the app's main screens into
 
 bench: venv ## run the benchmarks (bench/) and print their results
 	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; else echo "no benchmarks yet"; fi
+
+screenshots-console: test-env venv ## console pages in Chinese → docs/screenshots/console-*.png
+	$(BIN)/python -m tests.console.screenshots docs/screenshots
+
+# `make screenshots` takes the console's too (the app's are its own recipe above).
+screenshots: screenshots-console
 
 clean: ## remove caches and build output (keeps .venv and instance/)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -6,7 +6,7 @@
 # PG_PORT (5432).
 set -euo pipefail
 
-PACKAGES=(postgresql xvfb xauth libgl1-mesa-dri libmtdev1 fonts-wqy-microhei)
+PACKAGES=(postgresql xvfb xauth libgl1-mesa-dri libmtdev1 fonts-wqy-microhei chromium chromium-driver)
 PG_ROLE=cgt
 PG_PASSWORD=cgt
 PG_DATABASE=cgt_test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -104,3 +105,17 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.2f}" if v < 100 else f"{v:.0f}"
     return str(v)
+
+
+def size_args(p: argparse.ArgumentParser, deep: int) -> None:
+    """The options every generated-data benchmark takes: engines, sizes, depth, repeats."""
+    p.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    p.add_argument("--sizes", default="100000,1000000")
+    p.add_argument("--deep", type=int, default=deep, help="page number of the deep page")
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--keep", action="store_true", help="keep the generated databases")
+
+
+def engines_and_sizes(args: argparse.Namespace) -> tuple[list[str], list[int]]:
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    return engines, sorted(int(x) for x in args.sizes.split(","))

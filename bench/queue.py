@@ -30,7 +30,15 @@ from server.services.queue import QueueFilter, queue
 from shared_models.enums import Light, Role
 
 from . import gen
-from .common import bench_app, machine, scratch_db, table, time_ms
+from .common import (
+    bench_app,
+    engines_and_sizes,
+    machine,
+    scratch_db,
+    size_args,
+    table,
+    time_ms,
+)
 
 PAGE_TARGET_MS = 20.0
 GROWTH_TARGET = 1.5
@@ -289,15 +297,10 @@ def report(engine: str, sizes: list[int], results: dict[int, list[Result]]) -> s
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench queue", description=__doc__)
-    p.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
-    p.add_argument("--sizes", default="100000,1000000")
-    p.add_argument("--deep", type=int, default=100, help="page number of the deep page")
-    p.add_argument("--repeats", type=int, default=15)
+    size_args(p, deep=100)
     p.add_argument("--explain", action="store_true", help="print every view's query plan")
-    p.add_argument("--keep", action="store_true", help="keep the generated databases")
     args = p.parse_args(argv)
-    sizes = sorted(int(x) for x in args.sizes.split(","))
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    engines, sizes = engines_and_sizes(args)
     print(f"queue bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
     out = []
     for engine in engines:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, session
 
 from shared_models.errors import CgtError
 
@@ -31,8 +31,10 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def lang() -> str:
-    chosen = session.get("lang")
-    return chosen if chosen in LANGS else DEFAULT
+    if "lang" not in g:  # asked hundreds of times a page: read the session once
+        chosen = session.get("lang")
+        g.lang = chosen if chosen in LANGS else DEFAULT
+    return g.lang  # type: ignore[no-any-return]
 
 
 def t(key: str, **params: Any) -> str:

@@ -23,9 +23,7 @@ from ..api.pagination import decode_cursor, encode_cursor
 from ..api.queue import QueueArgs
 from ..db import session as db_session
 from ..models import Case, Category, Department
-from ..services import cases as case_svc
 from ..services import queue as queue_svc
-from ..services.context import CaseContext
 from . import bp
 from .session import CONSOLE_ROLES, DESK, actor
 
@@ -110,7 +108,6 @@ def queue(view: str) -> Any:
         views=views_for(actor().role),
         rows=rows,
         names=names,
-        duplicates=_duplicates(s, rows, ctx) if lv.key == "new" else {},
         args=args,
         **_pager(lv.key, bool(args["after"]), nxt),
         options=filter_options(s),
@@ -129,11 +126,6 @@ def _pager(view: str, paged: bool, nxt: list[Any] | None) -> dict[str, str | Non
         if nxt
         else None,
     }
-
-
-def _duplicates(s: Session, rows: list[Case], ctx: CaseContext) -> dict[str, int]:
-    """How many open cases nearby look like the same problem, per new report."""
-    return {c.id: len(case_svc.find_candidates(s, c, ctx)) for c in rows}
 
 
 def filter_options(s: Session) -> dict[str, list[Any]]:

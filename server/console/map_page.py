@@ -14,6 +14,7 @@ from shared_models.enums import Light
 
 from ..api.context import case_ctx
 from ..db import session as db_session
+from ..domain.calendar import light as light_at
 from ..models import Area, Case, GridCell
 from ..services import queue as queue_svc
 from . import bp
@@ -87,10 +88,12 @@ def city_map() -> Any:
             points = frame.points(shape_of(_box(c), c.polygon))
             shapes.append({"cell": c, "points": points, "count": n, "opacity": shade(n, most)})
         f = queue_svc.QueueFilter(light=light)
-        rows, _ = queue_svc.queue(s, viewer, f, ctx.now, MAX_POINTS, None)
-        for case in rows:
-            x, y = frame.xy(case.lat, case.lon)
-            dots.append({"case": case, "x": x, "y": y})
+        for row in queue_svc.queue_points(s, viewer, f, ctx.now, MAX_POINTS):
+            x, y = frame.xy(row.lat, row.lon)
+            lt = light_at(ctx.now, row.step_warn_at, row.step_deadline)
+            dots.append(
+                {"id": row.id, "address": row.address, "x": x, "y": y, "light": lt and lt.value}
+            )
     return render_template(
         "console/map.html",
         frame=frame,

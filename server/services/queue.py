@@ -54,10 +54,8 @@ def light_clause(light: Light, now: datetime) -> tuple[Any, ...]:
     return (Case.step_deadline > now, Case.step_warn_at > now)
 
 
-def queue(
-    s: Session, actor: Actor, f: QueueFilter, now: datetime, limit: int, after: list[Any] | None
-) -> tuple[list[Case], list[Any] | None]:
-    """Open (and, when asked by state, closed) cases the actor may see, soonest deadline first."""
+def _filtered(actor: Actor, f: QueueFilter, now: datetime) -> tuple[Select[Any], tuple[Any, Any]]:
+    """The queue's statement (filters and scope, no order or page) and its keyset columns."""
     if actor.role in (Role.CITIZEN, Role.MERCHANT):
         raise Forbidden()
     stmt = select(Case)
@@ -95,9 +93,25 @@ def queue(
     key = (Case.step_deadline, Case.id)
     if f.states and set(f.states) <= finals:
         key = (Case.created_at, Case.id)
+    return stmt, key
+
+
+def queue(
+    s: Session, actor: Actor, f: QueueFilter, now: datetime, limit: int, after: list[Any] | None
+) -> tuple[list[Case], list[Any] | None]:
+    """Open (and, when asked by state, closed) cases the actor may see, soonest deadline first."""
+    stmt, key = _filtered(actor, f, now)
     stmt = _after(stmt, after, key).order_by(*key).limit(limit + 1)
     rows = list(s.scalars(stmt))
     return _page(rows, limit, key)
+
+
+def queue_points(s: Session, actor: Actor, f: QueueFilter, now: datetime, limit: int) -> list[Any]:
+    """The first ``limit`` cases of the queue as map points: (id, lat, lon, address,
+    step_warn_at, step_deadline) rows, without loading whole cases."""
+    stmt, key = _filtered(actor, f, now)
+    cols = (Case.id, Case.lat, Case.lon, Case.address, Case.step_warn_at, Case.step_deadline)
+    return list(s.execute(stmt.with_only_columns(*cols).order_by(*key).limit(limit)))
 
 
 def _page(
@@ -210,6 +224,7 @@ __all__ = [
     "names",
     "open_by_grid",
     "queue",
+    "queue_points",
     "supervision_counts",
     "supervisions",
 ]

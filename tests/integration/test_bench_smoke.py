@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import indicators, intake, queue
+from bench import console, indicators, intake, queue
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +40,12 @@ def test_indicators_bench_times_every_computation(capsys: pytest.CaptureFixture[
         assert f"| {name}" in out
     assert "**MET**" in out or "**MISSED**" in out
     assert "events per month" in out
+
+
+def test_console_bench_renders_every_page(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--engine", "sqlite", "--sizes", "2000", "--deep", "2", "--repeats", "1"]
+    assert console.main(args) == 0
+    out = capsys.readouterr().out
+    for page in console.PAGES:
+        assert f"| {page.name} |" in out
+    assert "worst page" in out
