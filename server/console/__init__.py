@@ -25,8 +25,20 @@ csrf = CSRFProtect()
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     # Importing the view modules registers their routes on ``bp``.
-    from . import case_page, errors, lists, map_page, present, session, supervision  # noqa: F401
+    from . import (  # noqa: F401
+        assessment,
+        case_page,
+        errors,
+        indicators,
+        lists,
+        map_page,
+        present,
+        session,
+        supervision,
+    )
+    from .errors import flat_errors
     from .i18n import install
 
     install(app)
+    app.jinja_env.filters["flat_errors"] = flat_errors
     app.register_blueprint(bp)

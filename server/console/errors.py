@@ -22,6 +22,20 @@ from .i18n import lang, t
 log = logging.getLogger(__name__)
 
 
+def flat_errors(errors: Any, path: str = "") -> list[tuple[str, str]]:
+    """Field errors as (field path, message) pairs, however deeply the API nests them."""
+    if isinstance(errors, dict):
+        out: list[tuple[str, str]] = []
+        for key, value in errors.items():
+            out += flat_errors(value, f"{path}.{key}" if path else str(key))
+        return out
+    if isinstance(errors, list | tuple):
+        if all(isinstance(e, str) for e in errors):
+            return [(path, "; ".join(errors))]
+        return [pair for e in errors for pair in flat_errors(e, path)]
+    return [(path, str(errors))]
+
+
 def _page(code: str, status: int, errors: Any = None, message: str | None = None) -> Any:
     en, zh = render(code, {})
     body = render_template(

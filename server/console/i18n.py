@@ -62,6 +62,11 @@ def named(obj: Any) -> str:
     return (name_en or name) if lang() == "en" else name
 
 
+def pick(zh: str, en: str) -> str:
+    """One of two texts the code or the database gives in both languages."""
+    return (en or zh) if lang() == "en" else zh
+
+
 def error_text(err: CgtError) -> str:
     return err.message if lang() == "en" else err.message_zh
 
@@ -85,5 +90,5 @@ def duration(delta: timedelta) -> str:
 
 def install(app: Flask) -> None:
     """Make the helpers available to every console template."""
-    app.jinja_env.globals.update(t=t, both=both, named=named, lang=lang, LANGS=LANGS)
+    app.jinja_env.globals.update(t=t, both=both, named=named, pick=pick, lang=lang, LANGS=LANGS)
     app.jinja_env.filters.update(local=local, duration=duration)

@@ -14,15 +14,15 @@ from shared_models.enums import Light
 
 from ..api.context import case_ctx
 from ..db import session as db_session
-from ..domain.calendar import light as light_at
 from ..models import Area, Case, GridCell
-from ..services import queue as queue_svc
+from ..services import indicator_charts as charts
 from . import bp
 from .geometry import Frame, frame_around, shade, shape_of
-from .session import actor
+from .session import desk_only
 
 CASE_MAP_RADIUS_M = 1500
 MAX_POINTS = 300  # the most urgent open cases drawn as dots on the city map
+LIGHTS = tuple(x.value for x in Light)
 
 
 def _box(cell: GridCell) -> tuple[float, float, float, float]:
@@ -73,12 +73,18 @@ def _district_labels(s: Session, cells: list[GridCell], frame: Frame) -> list[di
 
 
 @bp.route("/map")
+@desk_only
 def city_map() -> Any:
-    s, viewer, ctx = db_session(), actor(), case_ctx()
+    s, ctx = db_session(), case_ctx()
     chosen = request.args.get("light", "")
-    light = Light(chosen) if chosen in {x.value for x in Light} else None
+    light = chosen if chosen in LIGHTS else ""
     cells = list(s.scalars(select(GridCell).order_by(GridCell.code)))
-    counts = queue_svc.open_by_grid(s, viewer, ctx.now, light)
+    # The same figures as the indicator charts' map (GET /api/indicators/charts/map).
+    data = charts.open_map(s, ctx.now, MAX_POINTS)
+    per_cell = {c["grid"]: c for c in data.cells}
+    counts = {
+        code: sum(c[x] for x in ((light,) if light else LIGHTS)) for code, c in per_cell.items()
+    }
     most = max(counts.values(), default=0)
     frame = frame_around([_box(c) for c in cells], width=960) if cells else None
     shapes, dots = [], []
@@ -87,23 +93,18 @@ def city_map() -> Any:
             n = counts.get(c.code, 0)
             points = frame.points(shape_of(_box(c), c.polygon))
             shapes.append({"cell": c, "points": points, "count": n, "opacity": shade(n, most)})
-        f = queue_svc.QueueFilter(light=light)
-        for row in queue_svc.queue_points(s, viewer, f, ctx.now, MAX_POINTS):
-            x, y = frame.xy(row.lat, row.lon)
-            lt = light_at(ctx.now, row.step_warn_at, row.step_deadline)
-            dots.append(
-                {"id": row.id, "address": row.address, "x": x, "y": y, "light": lt and lt.value}
-            )
+        for p in data.points:
+            x, y = frame.xy(p["lat"], p["lon"])
+            dots.append({**p, "x": x, "y": y})
     return render_template(
         "console/map.html",
         frame=frame,
         shapes=shapes,
         dots=dots,
         labels=_district_labels(s, cells, frame) if frame else [],
-        light=light.value if light else "",
-        lights=[x.value for x in Light],
+        light=light,
+        lights=LIGHTS,
         total=sum(counts.values()),
         busiest=sorted(shapes, key=lambda sh: -sh["count"])[:10],
         max_points=MAX_POINTS,
-        now=ctx.now,
     )

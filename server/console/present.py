@@ -33,7 +33,10 @@ def menu() -> list[tuple[str, str]]:
         (f"view.{v.key}", url_for("console.queue", view=v.key)) for v in views_for(g.actor.role)
     ]
     items.append(("nav.supervision", url_for("console.supervision")))
-    items.append(("nav.map", url_for("console.city_map")))
+    items.append(("nav.indicators", url_for("console.indicators")))
+    items.append(("nav.assessment", url_for("console.assessment_year")))
+    if g.actor.role in DESK:
+        items.append(("nav.map", url_for("console.city_map")))
     return items
 
 

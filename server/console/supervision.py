@@ -11,11 +11,14 @@ from sqlalchemy import select
 from shared_models.enums import Role
 from shared_models.errors import CgtError, InvalidInput
 
-from ..api.context import case_ctx
+from ..api.context import case_ctx, timezone
+from ..api.indicators import period_of
 from ..api.pagination import decode_cursor, encode_cursor
 from ..db import session as db_session
+from ..domain.indicators import Period
 from ..models import Case, Department
 from ..services import cases as case_svc
+from ..services import indicator_charts as charts
 from ..services import queue as queue_svc
 from . import bp
 from .i18n import error_text, t
@@ -23,6 +26,11 @@ from .session import DESK, actor, safe_next
 
 PAGE = 50
 ANSWER_MAX = 2000
+
+
+def month_of(text: str) -> Period:
+    """The month asked for (YYYY-MM), else the current one."""
+    return Period.parse_month(text) if text else period_of({})
 
 
 @bp.route("/supervision")
@@ -35,13 +43,17 @@ def supervision() -> Any:
     ids = {n.case_id for n in notes}
     cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(ids)))} if ids else {}
     departments = {d.id: d for d in s.scalars(select(Department))}
-    counts = queue_svc.supervision_counts(s) if viewer.role in DESK else []
+    period, counts = None, []
+    if viewer.role in DESK:  # the indicator charts' count: notes written in the month
+        period = month_of(request.args.get("month", ""))
+        counts = charts.supervision_by_unit(s, period, timezone())
     return render_template(
         "console/supervision.html",
         notes=notes,
         cases=cases,
         departments=departments,
         counts=counts,
+        period=period,
         show_all=show_all,
         next_cursor=encode_cursor(nxt) if nxt else None,
         can_answer=viewer.role in (Role.HANDLER, Role.ADMIN),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select, tuple_
+from sqlalchemy import Select, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from shared_models.enums import CaseState, Light, Role
@@ -45,17 +45,10 @@ def _after(
     return stmt.where(cmp)
 
 
-def light_clause(light: Light, now: datetime) -> tuple[Any, ...]:
-    """Open cases showing ``light`` at ``now``: ranges on the stored instants."""
-    if light is Light.RED:
-        return (Case.step_deadline <= now,)
-    if light is Light.YELLOW:
-        return (Case.step_deadline > now, Case.step_warn_at <= now)
-    return (Case.step_deadline > now, Case.step_warn_at > now)
-
-
-def _filtered(actor: Actor, f: QueueFilter, now: datetime) -> tuple[Select[Any], tuple[Any, Any]]:
-    """The queue's statement (filters and scope, no order or page) and its keyset columns."""
+def queue(
+    s: Session, actor: Actor, f: QueueFilter, now: datetime, limit: int, after: list[Any] | None
+) -> tuple[list[Case], list[Any] | None]:
+    """Open (and, when asked by state, closed) cases the actor may see, soonest deadline first."""
     if actor.role in (Role.CITIZEN, Role.MERCHANT):
         raise Forbidden()
     stmt = select(Case)
@@ -69,8 +62,12 @@ def _filtered(actor: Actor, f: QueueFilter, now: datetime) -> tuple[Select[Any],
         stmt = stmt.where(Case.state.in_(f.states))
     if not f.states or not set(f.states) & finals:
         stmt = stmt.where(Case.step_deadline.is_not(None))
-    if f.light is not None:
-        stmt = stmt.where(*light_clause(f.light, now))
+    if f.light is Light.RED:
+        stmt = stmt.where(Case.step_deadline <= now)
+    elif f.light is Light.YELLOW:
+        stmt = stmt.where(Case.step_deadline > now, Case.step_warn_at <= now)
+    elif f.light is Light.GREEN:
+        stmt = stmt.where(Case.step_deadline > now, Case.step_warn_at > now)
     if f.department:
         dept_id = select(Department.id).where(Department.code == f.department).scalar_subquery()
         stmt = stmt.where(Case.department_id == dept_id)
@@ -93,25 +90,9 @@ def _filtered(actor: Actor, f: QueueFilter, now: datetime) -> tuple[Select[Any],
     key = (Case.step_deadline, Case.id)
     if f.states and set(f.states) <= finals:
         key = (Case.created_at, Case.id)
-    return stmt, key
-
-
-def queue(
-    s: Session, actor: Actor, f: QueueFilter, now: datetime, limit: int, after: list[Any] | None
-) -> tuple[list[Case], list[Any] | None]:
-    """Open (and, when asked by state, closed) cases the actor may see, soonest deadline first."""
-    stmt, key = _filtered(actor, f, now)
     stmt = _after(stmt, after, key).order_by(*key).limit(limit + 1)
     rows = list(s.scalars(stmt))
     return _page(rows, limit, key)
-
-
-def queue_points(s: Session, actor: Actor, f: QueueFilter, now: datetime, limit: int) -> list[Any]:
-    """The first ``limit`` cases of the queue as map points: (id, lat, lon, address,
-    step_warn_at, step_deadline) rows, without loading whole cases."""
-    stmt, key = _filtered(actor, f, now)
-    cols = (Case.id, Case.lat, Case.lon, Case.address, Case.step_warn_at, Case.step_deadline)
-    return list(s.execute(stmt.with_only_columns(*cols).order_by(*key).limit(limit)))
 
 
 def _page(
@@ -176,32 +157,6 @@ def by_id_prefix(s: Session, actor: Actor, prefix: str, limit: int) -> list[Case
     return list(s.scalars(stmt.order_by(Case.id).limit(limit)))
 
 
-def open_by_grid(
-    s: Session, actor: Actor, now: datetime, light: Light | None = None
-) -> dict[str, int]:
-    """Open cases per grid cell the actor may see (all lights, or one): the map's shading."""
-    stmt = select(Case.grid_code, func.count()).where(Case.step_deadline.is_not(None))
-    clause = scope_clause(actor)
-    if clause is not None:
-        stmt = stmt.where(clause)
-    if light is not None:
-        stmt = stmt.where(*light_clause(light, now))
-    rows = s.execute(stmt.group_by(Case.grid_code))
-    return {code: int(n) for code, n in rows if code}
-
-
-def supervision_counts(s: Session) -> list[tuple[int | None, int, int]]:
-    """督办 per responsible unit: (department id, notes, notes still unanswered), most first."""
-    total = func.count(Supervision.id)
-    unanswered = func.count(Supervision.id).filter(Supervision.answered_at.is_(None))
-    rows = s.execute(
-        select(Supervision.department_id, total, unanswered)
-        .group_by(Supervision.department_id)
-        .order_by(total.desc(), Supervision.department_id)
-    )
-    return [(d, int(n), int(o)) for d, n, o in rows]
-
-
 def names(s: Session, cases: list[Case]) -> dict[str, dict[Any, Any]]:
     """Category and department names for a page of cases, in two queries."""
     cats = {c.category_code for c in cases}
@@ -216,15 +171,4 @@ def names(s: Session, cases: list[Case]) -> dict[str, dict[Any, Any]]:
     return out
 
 
-__all__ = [
-    "QueueFilter",
-    "by_id_prefix",
-    "my_cases",
-    "light_clause",
-    "names",
-    "open_by_grid",
-    "queue",
-    "queue_points",
-    "supervision_counts",
-    "supervisions",
-]
+__all__ = ["QueueFilter", "by_id_prefix", "my_cases", "names", "queue", "supervisions"]

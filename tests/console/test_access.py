@@ -38,11 +38,12 @@ def test_a_handler_cannot_take_the_desks_actions(app, client, city):
     assert 'id="do-accept"' in page and 'id="do-return"' in page
     assert "do-dispatch" not in page and "do-supervise" not in page
     assert case_action(handler, cid, "dispatch", 3, department="MUNICIPAL").status_code == 403
-    sup = post_form(handler, f"/console/cases/{cid}/supervise", "/console/map", note="催办")
+    sup = post_form(handler, f"/console/cases/{cid}/supervise", "/console/supervision", note="催办")
     assert sup.status_code == 403
     for desk_list in ("new", "dispatch", "returned", "check"):
         assert handler.get(f"/console/queue/{desk_list}").status_code == 404
     assert handler.get("/console/queue/nonsense").status_code == 404
+    assert handler.get("/console/map").status_code == 403  # the city map is the desk's
 
 
 def test_the_desk_cannot_take_a_departments_actions(app, client, city):

@@ -76,6 +76,13 @@ def _report(api: Api, who: dict[str, str], address: str, rgb: tuple[int, int, in
     return str(api.report(who, body)["case"]["id"])
 
 
+def _city_count(driver, key: str) -> int:
+    cell = driver.find_element(
+        By.CSS_SELECTOR, f'#indicator-table tr[data-row="city"] [data-count="{key}"]'
+    )
+    return int(cell.text)
+
+
 def test_a_case_from_report_to_closing_through_the_console(server, tmp_path):
     api = Api(server.base)
     citizen = api.login_phone(CITIZEN_PHONE, serve.OTP)
@@ -139,6 +146,8 @@ def test_a_case_from_report_to_closing_through_the_console(server, tmp_path):
         desk.refresh()
         assert "已安排清运车辆" in desk.find_element(By.ID, "supervisions").text
         click_and_wait(desk, desk.find_element(By.ID, "do-request_check"))
+        desk.get(f"{server.base}/console/indicators")
+        closed_before = _city_count(desk, "closed")
 
     # The grid's inspector checks on site through the API: passed, closed.
     inspector = api.login(INSPECTOR)
@@ -157,6 +166,15 @@ def test_a_case_from_report_to_closing_through_the_console(server, tmp_path):
             "report", "merge_in", "register", "dispatch", "supervise", "answer_supervision",
             "accept", "handle", "request_check", "check",
         ]  # fmt: skip
+        # The indicators page shows the closing (the server's month, its clock moved on).
+        desk.get(f"{server.base}/console/indicators")
+        assert _city_count(desk, "closed") == closed_before + 1
+        figure = desk.find_element(
+            By.CSS_SELECTOR, '#city-figures [data-indicator="on_time_check"]'
+        )
+        assert "按时核查率 = 按时核查数 ÷" in figure.text
+        assert desk.execute_script("return typeof Chart") == "function"  # the vendored library
+        assert desk.find_elements(By.CSS_SELECTOR, "#chart-daily")
 
 
 def test_two_dispatchers_on_one_case_cannot_overwrite_each_other(server):

@@ -31,7 +31,8 @@ def test_supervise_an_overdue_case_and_the_department_answers(app, client, city,
 
     counts = text(desk.get("/console/supervision")).split('id="supervision-counts"')[1]
     row = counts.split(f'data-department="{HANDLER_DEPARTMENT}"')[1].split("</tr>")[0]
-    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "1", "0"]
+    # notes, cases, unanswered, answered — this month's (the indicator charts' count)
+    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "1", "1", "0"]
 
     handler = console_client(app, HANDLER)
     listing = text(handler.get("/console/supervision"))
@@ -50,7 +51,10 @@ def test_supervise_an_overdue_case_and_the_department_answers(app, client, city,
     assert "已安排人员，今日完成" in case_page
     counts = text(desk.get("/console/supervision?all=1")).split('id="supervision-counts"')[1]
     row = counts.split(f'data-department="{HANDLER_DEPARTMENT}"')[1].split("</tr>")[0]
-    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "0", "1"]
+    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "1", "0", "1"]
+    other_month = text(desk.get("/console/supervision?month=2026-10"))
+    assert f'data-department="{HANDLER_DEPARTMENT}"' not in other_month
+    assert desk.get("/console/supervision?month=2026-13").status_code == 422
     timeline = ok(client.get(f"/api/cases/{cid}/timeline", headers=d))
     assert [e["action"] for e in timeline][-2:] == ["supervise", "answer_supervision"]
 
@@ -64,7 +68,9 @@ def test_another_department_cannot_see_or_answer_the_note(app, client, city, clo
     sup = ok(client.post(f"/api/cases/{cid}/supervisions", json={"note": "催办"}, headers=d), 201)
     other = console_client(app, "handler_municipal")
     assert "催办" not in text(other.get("/console/supervision"))
-    resp = post_form(other, f"/console/supervisions/{sup['id']}/answer", "/console/map", answer="x")
+    resp = post_form(
+        other, f"/console/supervisions/{sup['id']}/answer", "/console/supervision", answer="x"
+    )
     assert "未找到" in text(other.get(resp.headers["Location"]))
     assert (
         ok(client.get("/api/supervisions", headers=city["handler"]))["items"][0]["answer"] is None

@@ -28,3 +28,7 @@ window.addEventListener("pageshow", function (ev) {
     });
   });
 });
+// The printable bulletin's "print" button (no inline script: the pages' CSP forbids it).
+Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+  button.addEventListener("click", function () { window.print(); });
+});
