@@ -3,7 +3,9 @@
 
 The server (``tests.console.serve --demo-cases``) loads the SYNTHETIC demo city and its case
 queue; one extra hotline report is filed next to an open case so that the merge comparison
-has something to show. Headless Chromium saves each page whole (up to a height cap).
+has something to show, and the office enters and publishes last month's assessment through
+the API (made-up scores for the parts entered by hand, marked as demo items). Headless
+Chromium saves each page whole (up to a height cap).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import sys
 import tempfile
 import uuid
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -27,7 +31,7 @@ from tests.console.browser import (
     require_chromium,
     sign_in,
 )
-from tests.factories import DISPATCHER, HANDLER
+from tests.factories import ADMIN, DISPATCHER, HANDLER
 
 WIDTH, MAX_HEIGHT = 1440, 2200
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +71,31 @@ def _pick_cases(url: str) -> dict[str, str]:
     return picked
 
 
+def _publish_last_month(api: Api, now_month: str) -> str:
+    """Enter demo parts and items for last month and publish it, as the office would."""
+    year, month = int(now_month[:4]), int(now_month[5:])
+    last = f"{year}-{month - 1:02d}" if month > 1 else f"{year - 1}-12"
+    office = api.login(ADMIN)
+    listed = api.http.get(f"{api.base}/api/departments").json()
+    codes = [d["code"] for d in (listed["items"] if isinstance(listed, dict) else listed)]
+    units = [
+        {"department": code, "special": 80 + (i * 7) % 20, "zongzhi": 95, "wenming": 90,
+         "chengguan": 88 + i % 10, "chuangyuan": 92}
+        for i, code in enumerate(codes)
+    ]  # fmt: skip
+    base = f"{api.base}/api/assessments/{last}"
+    assert api.http.put(f"{base}/scores", json={"units": units}, headers=office).ok
+    for code, rule, reason in (
+        (codes[0], "award_city", "市级文明单位表彰（演示数据）"),
+        (codes[1], "media_city", "市级媒体曝光占道经营（演示数据）"),
+    ):
+        body = {"department": code, "rule": rule, "count": 1, "reason": reason}
+        assert api.http.post(f"{base}/adjustments", json=body, headers=office).status_code == 201
+    resp = api.http.post(f"{base}/publish", headers=office)
+    assert resp.ok, resp.text
+    return last
+
+
 def main(out: Path) -> int:
     require_chromium()
     out.mkdir(parents=True, exist_ok=True)
@@ -89,6 +118,8 @@ def main(out: Path) -> int:
                     "source": "hotline",
                 },
             )["case"]["id"]
+            local_now = datetime.now(ZoneInfo("Asia/Shanghai"))  # the demo server's zone
+            month = _publish_last_month(api, f"{local_now:%Y-%m}")
             base = server.base
             with chromium(WIDTH, 900) as b:
                 b.get(f"{base}/console/login")
@@ -101,9 +132,13 @@ def main(out: Path) -> int:
                     ("console-case", f"/console/cases/{picked['handled']}"),
                     ("console-supervision", "/console/supervision"),
                     ("console-map", "/console/map"),
+                    ("console-indicators", "/console/indicators?dimension=department"),
+                    ("console-assessment", f"/console/assessment/{month}"),
+                    ("console-assessment-print", f"/console/assessment/{month}/print"),
                 ):
                     b.get(base + path)
                     _save(b, out / f"{name}.png")
+                b.get(f"{base}/console/")  # the printable page has no top bar
                 click_and_wait(b, b.find_element(By.ID, "sign-out"))
                 sign_in(b, base, HANDLER)
                 _save(b, out / "console-handler.png")

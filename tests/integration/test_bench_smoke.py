@@ -48,4 +48,4 @@ def test_console_bench_renders_every_page(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for page in console.PAGES:
         assert f"| {page.name} |" in out
-    assert "worst page" in out
+    assert "slowest page" in out
