@@ -68,6 +68,13 @@ def render_case(case_id: str, error: CgtError | None = None, status: int = 200) 
         )
     )
     conflict = error is not None and error.code == "version_conflict"
+    # A returned case still names the unit that said "not ours": do not offer it again.
+    returned = next((e for e in reversed(events) if e["action"] == "return"), None)
+    returned_by = view["department"] if case.state == "returned" else None
+    routed = view.get("routed_department")
+    preselect = routed["code"] if routed else ""
+    if returned_by and preselect == returned_by["code"]:
+        preselect = ""
     page = render_template(
         "console/case.html",
         case=case,
@@ -76,6 +83,9 @@ def render_case(case_id: str, error: CgtError | None = None, status: int = 200) 
         before=[p for p in photos if p["kind"] in BEFORE_KINDS],
         after=[p for p in photos if p["kind"] not in BEFORE_KINDS],
         candidates=candidates,
+        preselect=preselect,
+        returned_by=returned_by,
+        return_reason=returned["note"] if returned and returned_by else "",
         events=events,
         people=people,
         supervisions=notes,
@@ -102,7 +112,7 @@ def case(case_id: str) -> Any:
     return render_case(case_id)
 
 
-def _action_args() -> dict[str, Any]:
+def _action_args(action: str) -> dict[str, Any]:
     """The form as the action schema the API validates with."""
     version = request.form.get("version", "").strip()
     if not version.isdigit():
@@ -112,6 +122,9 @@ def _action_args() -> dict[str, Any]:
         value = request.form.get(key, "").strip()
         if value:
             raw[key] = value
+    if action == "dispatch" and "department" not in raw:
+        # The API routes an empty choice; a form always names the unit the desk chose.
+        raise InvalidInput(errors={"department": [t("form.choose_department")]})
     try:
         return CaseActionSchema().load(raw)  # type: ignore[no-any-return]
     except ValidationError as err:
@@ -135,7 +148,7 @@ def act(case_id: str, action: str) -> Any:
         raise NotFound()
     s = db_session()
     try:
-        args = _action_args()
+        args = _action_args(action)
         if action == "handle":
             args["photos"] = _uploaded_photo()
         done = case_svc.act(s, actor(), case_id, action, args, case_ctx())

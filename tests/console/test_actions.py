@@ -106,7 +106,8 @@ def test_refusals_are_messages_and_write_nothing(app, client, city):
         ("reject", {}, 422, "请填写原因"),
         ("reject", {"reason": "x" * 501}, 422, "reason"),
         ("register", {"category_code": "ZZ9999"}, 422, "未知的案件类别"),
-        ("dispatch", {}, 409, "无法执行“派遣”"),
+        ("dispatch", {"department": "MUNICIPAL"}, 409, "无法执行“派遣”"),
+        ("dispatch", {}, 422, "请选择责任单位"),
         ("merge", {"target": cid}, 422, "无法合并"),
         ("merge", {"target": "not-a-case"}, 422, "无法合并"),
     ]
@@ -154,3 +155,23 @@ def test_merging_a_duplicate_side_by_side(app, client, city):
     assert resp.status_code == 303 and resp.headers["Location"] == f"/console/cases/{first}"
     assert _case(client, d, dup)["state"] == "merged"
     assert "merge_in" in _events(client, d, first)
+
+
+def test_a_returned_case_is_rerouted_not_sent_back(app, client, city):
+    d = city["dispatcher"]
+    cid = ok(report(client, city["citizen"]), 201)["case"]["id"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch"))  # the routed unit: sanitation
+    ok(act(client, city["handler"], cid, "return", reason="井盖归市政管"))
+    desk = console_client(app, DISPATCHER)
+    page = text(desk.get(f"/console/cases/{cid}"))
+    assert "环境卫生管理处回退：井盖归市政管" in page
+    menu = page.split('id="dispatch-department"')[1].split("</select>")[0]
+    assert '<option value="" selected>请选择责任单位</option>' in menu
+    assert 'value="SANITATION" selected' not in menu
+    version = _case(client, d, cid)["version"]
+    unchosen = case_action(desk, cid, "dispatch", version)
+    assert unchosen.status_code == 422 and "请选择责任单位" in text(unchosen)
+    assert case_action(desk, cid, "dispatch", version, department="MUNICIPAL").status_code == 303
+    case = _case(client, d, cid)
+    assert case["state"] == "dispatched" and case["department"]["code"] == "MUNICIPAL"
