@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter, Map
 
-from .errors import register_error_handlers
+from .errors import ErrorSchema, register_error_handlers
+
+
+class CgtApi(Api):
+    """flask-smorest's Api documenting the project's own error shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` as wide as the integer id columns: a larger number is no id (404), not a 500."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> Api:
-    api = Api(app)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
+    api = CgtApi(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "Device access token"}
     )

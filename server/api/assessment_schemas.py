@@ -17,7 +17,12 @@ def _score(part: rules.Part) -> fields.Decimal:
         allow_none=True,
         validate=SCORE,
         error_messages={**MESSAGES, "invalid": "Not a number. 不是数字。"},
-        metadata={"description": f"{part.name_zh}, 0–100, at most two decimals"},
+        # apispec would print the Decimal bounds as strings ("100"): not valid OpenAPI
+        metadata={
+            "description": f"{part.name_zh}, 0–100, at most two decimals",
+            "minimum": 0,
+            "maximum": 100,
+        },
     )
 
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from marshmallow import Schema, fields
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -25,6 +26,17 @@ HTTP_CODES = {
     422: "validation_failed",
     429: "rate_limited",
 }
+
+
+class ErrorSchema(Schema):
+    """The error body as the OpenAPI document shows it (documentation only, never dumped)."""
+
+    code = fields.String(required=True, metadata={"description": "stable, for programs"})
+    message = fields.String(required=True, metadata={"description": "for people, English"})
+    message_zh = fields.String(required=True, metadata={"description": "for people, 中文"})
+    errors = fields.Dict(
+        required=True, metadata={"description": "field name → messages (validation_failed)"}
+    )
 
 
 def error_body(code: str, errors: Any = None, **params: Any) -> dict[str, Any]:
@@ -53,7 +65,10 @@ def register_error_handlers(app: Flask) -> None:
         code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
         errors: Any = {}
         data = getattr(err, "data", None)  # webargs puts field messages here
-        if isinstance(data, dict) and "messages" in data:
+        if isinstance(getattr(err, "exc", None), ValueError):
+            # webargs: the body is no JSON at all (bad syntax or encoding).
+            errors = {"json": ["Not valid JSON. 请求内容不是有效的JSON。"]}
+        elif isinstance(data, dict) and "messages" in data:
             messages = data["messages"]
             # webargs nests by location ("json", "query", ...); flatten a single location.
             if isinstance(messages, dict) and len(messages) == 1:

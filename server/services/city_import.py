@@ -52,7 +52,10 @@ class Problems:
         *parents, leaf = [str(p) for p in path]
         for key in parents:
             node = node.setdefault(key, {})
-        node.setdefault(leaf, []).append(message)
+        messages = node.setdefault(leaf, [])
+        if isinstance(messages, dict):  # the row has field errors too: its own go under _schema
+            messages = messages.setdefault("_schema", [])
+        messages.append(message)
 
     def raise_if_any(self, code: str | None = None, **params: Any) -> None:
         if self.tree:
@@ -70,6 +73,14 @@ def _text(raw: dict[str, Any], key: str, problems: Problems, *path: str | int) -
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
         problems.add(*path, key, message="Required text. 必填文本。")
+        return ""
+    return value.strip()
+
+
+def _optional_text(raw: dict[str, Any], key: str, problems: Problems, *path: str | int) -> str:
+    value = raw.get(key, "")
+    if not isinstance(value, str):
+        problems.add(*path, key, message="Must be text. 须为文本。")
         return ""
     return value.strip()
 
@@ -121,8 +132,8 @@ def import_departments(s: Session, doc: Any) -> dict[str, Counts]:
         if not isinstance(active, bool):
             problems.add("departments", i, "active", message="Must be true or false. 须为布尔值。")
         seen.add(code)
-        name_en = raw.get("name_en", "")
-        rows.append({"code": code, "name": name, "name_en": str(name_en), "active": active})
+        name_en = _optional_text(raw, "name_en", problems, "departments", i)
+        rows.append({"code": code, "name": name, "name_en": name_en, "active": active})
     problems.raise_if_any()
     existing = {d.code: d for d in s.scalars(select(Department))}
     counts = _upsert(s, Department, "code", rows, existing)
@@ -209,7 +220,7 @@ def _shape(raw: dict[str, Any], problems: Problems, i: int) -> dict[str, Any]:
 
 def _area_rows(s: Session, items: list[Any], problems: Problems) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    codes = {r.get("code") for r in items if isinstance(r, dict)}
+    codes = {r["code"] for r in items if isinstance(r, dict) and isinstance(r.get("code"), str)}
     known = codes | set(s.scalars(select(Area.code)))
     for i, raw in enumerate(items):
         if not isinstance(raw, dict):
@@ -240,7 +251,7 @@ def _area_rows(s: Session, items: list[Any], problems: Problems) -> list[dict[st
             {
                 "code": code,
                 "name": name,
-                "name_en": str(raw.get("name_en", "")),
+                "name_en": _optional_text(raw, "name_en", problems, "areas", i),
                 "level": level,
                 "parent_code": parent or None,
             }
@@ -251,7 +262,9 @@ def _area_rows(s: Session, items: list[Any], problems: Problems) -> list[dict[st
 def _grid_rows(
     s: Session, items: list[Any], areas: set[str], problems: Problems
 ) -> list[dict[str, Any]]:
-    usernames = {r["inspector"] for r in items if isinstance(r, dict) and r.get("inspector")}
+    usernames = {
+        r["inspector"] for r in items if isinstance(r, dict) and isinstance(r.get("inspector"), str)
+    }
     inspectors = {
         u.username: u
         for u in s.scalars(select(User).where(User.username.in_(usernames)))
@@ -335,10 +348,12 @@ def import_routing_rules(s: Session, doc: Any) -> dict[str, Counts]:
             problems.add("rules", i, "category_prefix", message="Matches no category. 无匹配类别。")
         if not isinstance(area, str) or not re.fullmatch(r"\d{0,15}", area):
             problems.add("rules", i, "area_prefix", message="Up to 15 digits. 须为至多15位数字。")
-        if dept not in known:
+        if not isinstance(dept, str) or dept not in known:
             problems.add(
                 "rules", i, "department", message=f"Unknown department '{dept}'. 未知的责任单位。"
             )
+        if not (isinstance(cat, str) and isinstance(area, str)):
+            continue  # reported above; a list or object cannot be a rule's key
         if (cat, area) in wanted:
             problems.add("rules", i, message="Duplicate rule. 规则重复。")
         wanted[(cat, area)] = dept

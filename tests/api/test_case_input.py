@@ -91,6 +91,8 @@ def test_missing_fields_and_non_json(client, app, citizen):
         "/api/cases", data="garbage", headers={**citizen, "Content-Type": "application/json"}
     )
     assert resp.status_code in (400, 422) and set(resp.json) == SHAPE
+    # errors maps fields to messages here too (it was webargs' bare English list)
+    assert resp.json["errors"] == {"json": ["Not valid JSON. 请求内容不是有效的JSON。"]}
     resp = client.post("/api/cases", json=[1, 2], headers=citizen)
     assert resp.status_code in (400, 422) and set(resp.json) == SHAPE
     assert counts(app) == before
@@ -177,3 +179,19 @@ def test_bad_queue_queries(client, citizen):
     ):
         resp = client.get(f"/api/queue?{query}", headers=d)
         assert resp.status_code == 422 and set(resp.json) == SHAPE, query
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("post", "/api/supervisions/116302031010032631808/answer"),
+        ("delete", "/api/auth/devices/9223372036854775808"),
+        ("delete", "/api/assessments/2026-10/adjustments/2147483648"),
+        ("get", "/api/assessments/years/99999999999999999999"),
+    ],
+)
+def test_ids_wider_than_the_id_columns_are_404(client, citizen, method, url):
+    """Found by fuzzing: SQLite cannot bind such a number, and the answer was a 500."""
+    d = login(client, DISPATCHER)
+    resp = getattr(client, method)(url, json={"answer": "已处理"}, headers=d)
+    assert resp.status_code == 404 and set(resp.json) == SHAPE, resp.json

@@ -339,6 +339,43 @@ BAD_IMPORTS = [
         },
         "validation_failed",
     ),  # fmt: skip
+    # Found by tests/fuzz: values of the wrong JSON type were 500s (unhashable, or a row
+    # message on top of its field messages) or were stored as Python reprs ("['a']").
+    (
+        "/api/admin/routing-rules",
+        {"rules": [{"category_prefix": ["SJ"], "area_prefix": {}, "department": ["GAS"]}]},
+        "validation_failed",
+    ),  # fmt: skip
+    (
+        "/api/admin/routing-rules",
+        {
+            "rules": [
+                {"category_prefix": "SJ05", "department": "GAS"},
+                {"category_prefix": "SJ05", "department": "NOPE"},
+            ]
+        },
+        "validation_failed",
+    ),  # fmt: skip
+    ("/api/admin/city", {"areas": [{"code": ["410402009"], "name": "x"}]}, "validation_failed"),
+    (
+        "/api/admin/city",
+        {
+            "grid": [
+                {
+                    "code": "410402001001099",
+                    "name": "x",
+                    "bbox": [33, 113, 34, 114],
+                    "inspector": ["inspector1"],
+                }
+            ]
+        },
+        "validation_failed",
+    ),  # fmt: skip
+    (
+        "/api/admin/departments",
+        {"departments": [{"code": "X", "name": "x", "name_en": ["X"]}]},
+        "validation_failed",
+    ),  # fmt: skip
 ]
 
 
