@@ -43,5 +43,6 @@ def init_app(app: Flask) -> Api:
     from . import open311
 
     app.register_blueprint(open311.bp)
+    app.extensions["cgt_error_formats"] = {f"{open311.bp.url_prefix}/": open311.http_error}
     app.extensions["cgt_api"] = api
     return api

@@ -61,6 +61,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Response:
+        # A prefix with an error format of its own (Open311) keeps it even when no route took
+        # the request, so no blueprint handler was asked (an unknown method such as TRACE).
+        for prefix, handler in app.extensions.get("cgt_error_formats", {}).items():
+            if request.path.startswith(prefix):
+                return handler(err)  # type: ignore[no-any-return]
         status = err.code or 500
         code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
         errors: Any = {}

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from shared_models.errors import CgtError, render
 
@@ -85,11 +85,17 @@ def _cgt_error(err: CgtError) -> Response:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(err: HTTPException) -> Response:
+def http_error(err: HTTPException) -> Response:
+    """Also the app's answer under the prefix when no route took the request (TRACE, QUERY…)."""
     status = err.code or 500
+    if status == 405 and not _allowed():
+        status = 404  # only the catch-all knows the path: there is no such resource
     names = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
     en, zh = render(names.get(status, "bad_request" if status < 500 else "internal_error"), {})
-    return error_reply(status, f"{en} {zh}")
+    resp = error_reply(status, f"{en} {zh}")
+    if status == 405:
+        resp.headers["Allow"] = _allow_header()
+    return resp
 
 
 @bp.errorhandler(Exception)
@@ -170,17 +176,29 @@ def token(token: str, fmt: str) -> Response:
     return reply(fmt, "service_requests", svc.token_items(session(), token))
 
 
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(rest: str) -> Response:
-    """Anything else under the prefix answers in the spec's error format, not the app's."""
+def _allowed() -> set[str]:
+    """The methods a real resource at this path answers (the catch-all below answers none)."""
     adapter = current_app.url_map.bind("localhost")
-    allowed = {
+    return {
         m
         for m in ("GET", "POST")
         if adapter.test(request.path, m) and adapter.match(request.path, m)[0] != "open311.unknown"
     }
-    if allowed:
-        resp = error_reply(405, " ".join(render("method_not_allowed", {})))
-        resp.headers["Allow"] = ", ".join(sorted(allowed))
-        return resp
-    return error_reply(404, " ".join(render("not_found", {})))
+
+
+def _allow_header() -> str:
+    return ", ".join(sorted(_allowed()))
+
+
+@bp.after_request
+def _honest_allow(resp: Response) -> Response:
+    """Flask's automatic OPTIONS would list the catch-all's methods too, which all answer 405."""
+    if request.method == "OPTIONS":
+        resp.headers["Allow"] = _allow_header()
+    return resp
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str) -> Response:
+    """Anything else under the prefix answers in the spec's error format, not the app's."""
+    raise MethodNotAllowed() if _allowed() else NotFound()

@@ -336,6 +336,19 @@ def test_unknown_request_token_and_path(client: FlaskClient, api_key: str) -> No
     assert resp.headers["Allow"] == "GET, POST"
 
 
+def test_any_method_gets_the_spec_format_and_an_honest_allow(client: FlaskClient) -> None:
+    """Found by fuzzing: methods no route lists (TRACE, QUERY) got the app's error body, and
+    OPTIONS advertised PUT, PATCH and DELETE, which all answer 405."""
+    for method in ("TRACE", "QUERY", "BREW"):
+        resp = client.open(f"{BASE}/discovery.json", method=method)
+        assert_spec_error(resp, 405)
+        assert resp.headers["Allow"] == "GET"
+        assert_spec_error(client.open(f"{BASE}/requests.xml", method=method), 405, "xml")
+        assert_spec_error(client.open(f"{BASE}/nothing.json", method=method), 404)
+    assert client.options(f"{BASE}/requests.json").headers["Allow"] == "GET, POST"
+    assert client.options(f"{BASE}/services.xml").headers["Allow"] == "GET"
+
+
 def test_xml_is_well_formed_whatever_the_text(client: FlaskClient, api_key: str) -> None:
     nasty = '<b>&amp; "引号" ]]> \x01\x0b tab\tend'
     rid = post(client, api_key, description=nasty).json[0]["service_request_id"]

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
-from schemathesis.config import SchemathesisConfig
 
 from tests.factories import CITIZEN_PHONE, DISPATCHER
 
-from .conftest import EXAMPLES, SEED, make_app
+from .conftest import fuzz_config, make_app
 
 ERROR_KEYS = {"code", "message", "message_zh", "errors"}
 
@@ -34,18 +33,9 @@ def structured_error(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
-CONFIG = SchemathesisConfig.from_dict(
-    {
-        "seed": SEED,
-        # A busy CI machine is slow to generate some bodies; that is no failure of the API.
-        "suppress-health-check": ["too_slow"],
-        "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
-        "phases": {"stateful": {"enabled": False}},
-        # The document types path and query values loosely (a sha256 is "a string"); the
-        # views' own validation is stricter and answers 422, which is what we want.
-        "checks": {"positive_data_acceptance": {"enabled": False}},
-    }
-)
+# The document types path and query values loosely (a sha256 is "a string"); the views' own
+# validation is stricter and answers 422, which is what we want.
+CONFIG = fuzz_config(positive_data_acceptance={"enabled": False})
 # The document does not depend on data: read it from an app that never touches its database.
 # Requests go to the session's `fuzz_app` (passed to every call).
 schema = schemathesis.openapi.from_wsgi(
