@@ -6,9 +6,13 @@ import io
 import uuid
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from sqlalchemy import func, select
 
+from server.db import database
+from server.models import Base
 from tests.factories import INSPECTOR_POINT
 
 _colour = iter(range(1, 10**6))
@@ -62,3 +66,12 @@ def act(
 def ok(resp: Any, status: int = 200) -> dict[str, Any]:
     assert resp.status_code == status, (resp.status_code, resp.json)
     return resp.json
+
+
+def row_counts(app: Flask) -> dict[str, int]:
+    """Rows in every table: a refused request must leave each count as it was."""
+    with database(app).session() as s:
+        return {
+            t.name: int(s.scalar(select(func.count()).select_from(t)) or 0)
+            for t in Base.metadata.sorted_tables
+        }

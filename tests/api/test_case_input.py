@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from server.db import database
 from server.models import Case, CaseEvent
-from tests.api.case_helpers import act, ok, report, report_body, upload_photo
+from tests.api.case_helpers import act, ok, report, report_body, row_counts, upload_photo
 from tests.factories import (
     CITIZEN_PHONE,
     DISPATCHER,
@@ -195,3 +195,25 @@ def test_ids_wider_than_the_id_columns_are_404(client, citizen, method, url):
     d = login(client, DISPATCHER)
     resp = getattr(client, method)(url, json={"answer": "已处理"}, headers=d)
     assert resp.status_code == 404 and set(resp.json) == SHAPE, resp.json
+
+
+def test_a_refused_report_with_photos_writes_no_row(client, app, citizen):
+    """The unknown photo is found after the case, its reporter and its event are added."""
+    shas = [upload_photo(client, citizen), upload_photo(client, citizen)]
+    before = row_counts(app)
+    for overrides, code in (
+        ({"photos": [*shas, "c" * 64]}, "unknown_photo"),
+        ({"photos": shas, "lat": OUTSIDE_POINT[0], "lon": OUTSIDE_POINT[1]}, "outside_city"),
+        ({"photos": shas, "category_code": "XX9999"}, "unknown_category"),
+    ):
+        resp = report(client, citizen, **overrides)
+        assert resp.status_code == 422 and resp.json["code"] == code, resp.json
+        assert row_counts(app) == before, code
+    body = report_body(photos=shas)
+    ok(client.post("/api/cases", json=body, headers=citizen), 201)
+    after = row_counts(app)
+    assert after["cases"] == before["cases"] + 1
+    assert after["case_photos"] == before["case_photos"] + 2
+    clash = client.post("/api/cases", json={**body, "description": "另一件事"}, headers=citizen)
+    assert clash.status_code == 409 and clash.json["code"] == "duplicate_id"
+    assert row_counts(app) == after

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.case_helpers import act, ok, report, upload_photo
+from tests.api.case_helpers import act, ok, report, row_counts, upload_photo
 from tests.factories import (
     CITIZEN_PHONE,
     DISPATCHER,
@@ -136,6 +136,33 @@ def test_reject_and_merge_reach_their_final_states(client, people):
     # The citizen now follows the surviving case.
     assert ok(client.get(f"/api/cases/{first}", headers=c))["id"] == first
     assert first in [x["id"] for x in ok(client.get("/api/my/cases", headers=c))["items"]]
+
+
+def test_a_refused_merge_changes_neither_case(app, client, people):
+    c, d = people["citizen"], people["dispatcher"]
+    target = ok(report(client, d, source="hotline"), 201)["case"]["id"]
+    source = ok(report(client, c), 201)["case"]["id"]
+    rejected = ok(report(client, d, source="hotline"), 201)["case"]["id"]
+    ok(act(client, d, rejected, "reject", reason="非城管职责范围"))
+    far = ok(report(client, d, source="hotline", lat=33.775, lon=113.32), 201)["case"]["id"]
+
+    def seen():
+        return [ok(client.get(f"/api/cases/{i}", headers=d)) for i in (target, source, far)]
+
+    before, cases = row_counts(app), seen()
+    version = cases[1]["version"]
+    for who, args, status, code in (
+        (d, {"target": source}, 422, "merge_invalid"),  # into itself
+        (d, {"target": "00000000-0000-4000-8000-000000000000"}, 422, "merge_invalid"),
+        (d, {"target": rejected}, 422, "merge_invalid"),  # not an open case
+        (d, {"target": target, "version": version - 1}, 409, "version_conflict"),
+        (c, {"target": far}, 403, "forbidden"),  # a reporter only into a nearby case
+    ):
+        resp = act(client, who, source, "merge", **{"version": version, **args})
+        assert resp.status_code == status and resp.json["code"] == code, resp.json
+        assert row_counts(app) == before and seen() == cases, args
+    ok(act(client, d, source, "merge", target=target))
+    assert row_counts(app) != before
 
 
 def test_two_dispatchers_one_case_one_wins(client, people):

@@ -21,10 +21,14 @@ from server.db import database
 from server.models import PhotoUpload
 from server.services import photo_uploads
 from shared_models.enums import Role
+from tests.api.case_helpers import row_counts
 from tests.api.conftest import Person
 from tests.api.test_photos import count_photos, encode, jpeg, png_header, sha
 
 CHUNK = 16 * 1024
+
+
+HEADERS_OF_NOBODY = {"Authorization": "Bearer not-a-token"}
 
 
 def big_jpeg(seed: int = 1) -> bytes:
@@ -269,6 +273,28 @@ def test_bad_chunks_are_refused_with_the_reason(app, client, citizen):
     assert client.get(url, headers=citizen.headers).json["offset"] == last
     for resp in (no_range, short, bad_digest, too_big, past):
         assert set(resp.json) == {"code", "message", "message_zh", "errors"}
+
+
+def test_a_refused_chunk_writes_no_row_and_keeps_the_offset(app, client, citizen):
+    data = big_jpeg()
+    begin(client, citizen, data)
+    send_all(client, citizen, data, upto=CHUNK)
+    url = f"/api/photos/{sha(data)}/upload"
+    state, before = client.get(url, headers=citizen.headers).json, row_counts(app)
+    damaged = bytes([data[CHUNK] ^ 1]) + data[CHUNK + 1 : 2 * CHUNK]
+    good_digest = {"Content-Digest": digest_of(data[CHUNK : 2 * CHUNK])}
+    for resp in (
+        send(client, citizen, sha(data), CHUNK, damaged, len(data), **good_digest),
+        send(client, citizen, sha(data), 0, data[:CHUNK], len(data)),  # a replay
+        send(client, citizen, sha(data), CHUNK, data[CHUNK : 3 * CHUNK], len(data)),
+        send(client, citizen, sha(data), CHUNK, data[CHUNK : 2 * CHUNK], len(data) + 1),
+        client.delete(url, headers=HEADERS_OF_NOBODY),
+    ):
+        assert resp.status_code in (401, 409, 413, 422), resp.json
+        assert client.get(url, headers=citizen.headers).json == state
+        assert row_counts(app) == before
+    assert send_all(client, citizen, data, start=CHUNK).json["complete"]
+    assert row_counts(app)["photos"] == before["photos"] + 1
 
 
 @pytest.mark.parametrize(

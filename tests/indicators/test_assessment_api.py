@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from server.db import database
 from server.services.demo import load_json
+from tests.api.case_helpers import row_counts
 from tests.factories import (
     ADMIN,
     CITIZEN_PHONE,
@@ -184,6 +185,26 @@ def test_bad_scores_write_nothing(
         is None
     )
     assert draft["updated_at"] is None  # not even the month was created
+
+
+def test_a_refused_entry_leaves_an_entered_month_as_it_was(
+    app: Flask, client: FlaskClient, office: dict[str, str]
+) -> None:
+    """All or nothing over existing rows too: the good unit beside a bad one keeps its old
+    parts, and a refused adjustment, deletion or publication writes no row."""
+    enter_october(client, office)
+    draft, before = call(client, "GET", "/api/assessments/2026-10", office, 200), row_counts(app)
+    changed = {"department": "MUNICIPAL", "special": 10, "zongzhi": 10}
+    for units in ([changed, {"department": "GAS", "special": 101}],
+                  [changed, {"department": "NOPE", "special": 1}],
+                  [changed, changed]):  # fmt: skip
+        call(client, "PUT", "/api/assessments/2026-10/scores", office, 422, json={"units": units})
+    call(client, "POST", "/api/assessments/2026-10/adjustments", office, 422,
+         json={"department": "GAS", "rule": "award_city", "count": 0, "reason": "x"})  # fmt: skip
+    call(client, "DELETE", "/api/assessments/2026-10/adjustments/999", office, 404)
+    call(client, "POST", "/api/assessments/2026-11/publish", office, 409)
+    assert call(client, "GET", "/api/assessments/2026-10", office, 200) == draft
+    assert row_counts(app) == before
 
 
 def test_more_bad_input(client: FlaskClient, office: dict[str, str]) -> None:
