@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +31,7 @@ from .assessment_schemas import (
     YearOut,
 )
 from .bilingual import MESSAGES, Bilingual
+from .blueprint import Blueprint
 from .context import timezone
 from .security import current_actor, requires
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from .. import clock
 from ..db import session
 from ..services import auth as svc
+from .blueprint import Blueprint
 from .security import auth_settings, current_actor, requires
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign-in and devices 登录")

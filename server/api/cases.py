@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +14,7 @@ from shared_models.schemas import CaseActionSchema, CaseReportSchema, RatingSche
 from ..db import session
 from ..services import cases as svc
 from ..services.visibility import load_visible
+from .blueprint import Blueprint
 from .case_views import CaseOut, TimelineItem, case_view, photo_refs, timeline
 from .context import case_ctx
 from .security import current_actor, requires

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, validate
 from sqlalchemy import Select, select
 
@@ -22,6 +21,7 @@ from ..models import Area, Category, Department
 from ..services import city as svc
 from ..services import city_import
 from ..services.auth import hasher
+from .blueprint import Blueprint
 from .pagination import PageArgs, decode_cursor, encode_cursor, page_schema
 from .security import requires
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from shared_models.enums import Role
@@ -16,6 +15,7 @@ from ..domain.indicators import Dimension
 from ..services import indicator_charts as charts
 from ..services import indicators as svc
 from .bilingual import Bilingual
+from .blueprint import Blueprint
 from .context import timezone
 from .indicators import IndicatorPeriod, PeriodArgs, period_of
 from .security import requires

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared_models.enums import Role
@@ -19,6 +18,7 @@ from ..db import session
 from ..domain.indicators import COUNTS, DEFINITIONS, ORDER, Definition, Dimension, Period
 from ..services import indicators as svc
 from .bilingual import Bilingual
+from .blueprint import Blueprint
 from .context import timezone
 from .security import current_actor, requires
 

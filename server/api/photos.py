@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request, send_file, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from werkzeug.http import parse_content_range_header
 
@@ -22,6 +21,7 @@ from ..models import Photo
 from ..services import photo_uploads as uploads
 from ..services import photos as svc
 from ..storage import SHA256_RE, PhotoStore
+from .blueprint import Blueprint
 from .security import current_actor, requires
 
 blp = Blueprint("photos", __name__, url_prefix="/api/photos", description="Photos 照片")

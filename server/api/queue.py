@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from shared_models.enums import CaseSource, CaseState, Light, Role
@@ -14,6 +13,7 @@ from shared_models.enums import CaseSource, CaseState, Light, Role
 from ..db import session
 from ..services import cases as case_svc
 from ..services import queue as svc
+from .blueprint import Blueprint
 from .case_views import CaseOut, case_view
 from .cases import SupervisionOut
 from .context import case_ctx

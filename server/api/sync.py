@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shared_models.enums import Role
@@ -27,6 +26,7 @@ from ..services.actor import Actor
 from ..sync_handlers import Caller, registry
 from ..sync_publish import DISPATCHERS, PUBLIC, install
 from ..sync_store import SqlServerStore
+from .blueprint import Blueprint
 from .context import case_ctx
 from .errors import error_body
 from .security import current_actor, requires

@@ -103,6 +103,7 @@ def test_citizens_and_strangers_are_kept_out(
         ("month=2026-11&from=2026-11-01&to=2026-11-02", "month"),
         ("dimension=planet", "dimension"),
         ("from=yesterday&to=2026-11-02", "from"),
+        ("month=2026-11&monht=2026-10", "monht"),  # a misspelt parameter is not ignored
     ],
 )
 def test_bad_periods_are_422_in_both_languages(
