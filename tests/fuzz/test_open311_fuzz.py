@@ -13,7 +13,7 @@ from typing import Any
 import schemathesis
 from flask import Flask
 
-from .conftest import fuzz_config
+from .conftest import ClosingClient, fuzz_config
 from .open311_spec import DOCUMENT
 
 CJK = re.compile("[\u4e00-\u9fff]")
@@ -55,4 +55,8 @@ schema = schemathesis.openapi.from_dict(
 
 @schema.parametrize()
 def test_open311(case: Any, fuzz_app: Flask) -> None:
-    case.call_and_validate(app=fuzz_app, additional_checks=[spec_error, well_formed_xml])
+    case.call_and_validate(
+        app=fuzz_app,
+        session=ClosingClient(fuzz_app),
+        additional_checks=[spec_error, well_formed_xml],
+    )
