@@ -3,7 +3,9 @@ to validate a form offline with the very same rules."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from .enums import CaseSource, CoordSystem
 
@@ -13,9 +15,33 @@ DESCRIPTION_MAX = 2000
 ADDRESS_MAX = 255
 NOTE_MAX = 2000
 REASON_MAX = 500
+NUL_MESSAGE = "Contains a NUL character (U+0000). 含有空字符（U+0000）。"
 
 
-class CaseReportSchema(Schema):
+def has_nul(value: Any) -> bool:
+    """A NUL anywhere in a string, or in the keys and values of a JSON-like value."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+class NoNulSchema(Schema):
+    """Refuses text with NUL: PostgreSQL cannot store it (SQLite can), and nobody types it."""
+
+    @pre_load
+    def _refuse_nul(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict):
+            bad = {str(k): [NUL_MESSAGE] for k, v in data.items() if has_nul(k) or has_nul(v)}
+            if bad:
+                raise ValidationError(bad)
+        return data
+
+
+class CaseReportSchema(NoNulSchema):
     """A new problem report (信息采集); ``id`` is generated on the device."""
 
     id = fields.UUID(required=True, metadata={"description": "client-generated UUID"})
@@ -39,7 +65,7 @@ class CaseReportSchema(Schema):
     )
 
 
-class CaseActionSchema(Schema):
+class CaseActionSchema(NoNulSchema):
     """Arguments of a workflow action; which ones are required depends on the action."""
 
     version = fields.Integer(
@@ -58,6 +84,6 @@ class CaseActionSchema(Schema):
     category_code = fields.String(load_default=None, validate=validate.Length(max=16))
 
 
-class RatingSchema(Schema):
+class RatingSchema(NoNulSchema):
     stars = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
     comment = fields.String(load_default="", validate=validate.Length(max=REASON_MAX))

@@ -8,6 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter, Map
 
+from . import nul
 from .errors import ErrorSchema, register_error_handlers
 
 
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> Api:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "Device access token"}
     )
     register_error_handlers(app)
+    nul.init_app(app)
 
     from . import assessment, auth, cases, city, indicator_charts, indicators, photos, queue, sync
 

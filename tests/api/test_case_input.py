@@ -217,3 +217,24 @@ def test_a_refused_report_with_photos_writes_no_row(client, app, citizen):
     clash = client.post("/api/cases", json={**body, "description": "另一件事"}, headers=citizen)
     assert clash.status_code == 409 and clash.json["code"] == "duplicate_id"
     assert row_counts(app) == after
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "field"),
+    [
+        ("post", "/api/cases", {"description": "垃圾\x00堆"}, "description"),
+        ("post", "/api/cases", {"address": "光明路\x00"}, "address"),
+        ("get", "/api/queue?category=SJ%00", None, "category"),
+        ("get", "/api/categories?q=%00", None, "q"),
+        ("get", "/api/cases/%00", None, "case_id"),
+        ("post", "/api/auth/login", {"username": "a\x00", "password": "x"}, "username"),
+    ],
+)
+def test_text_with_a_nul_is_refused_on_every_engine(client, app, citizen, method, url, body, field):
+    """Found by fuzzing on PostgreSQL: its text cannot hold U+0000, and these were 500s."""
+    d = login(client, DISPATCHER)
+    before = counts(app)
+    kwargs = {"json": report_body(**body) if url == "/api/cases" else body} if body else {}
+    resp = getattr(client, method)(url, headers=citizen if url == "/api/cases" else d, **kwargs)
+    assert resp.status_code == 422 and set(resp.json) == SHAPE, resp.json
+    assert "U+0000" in resp.json["errors"][field][0] and counts(app) == before

@@ -336,6 +336,13 @@ def test_unknown_request_token_and_path(client: FlaskClient, api_key: str) -> No
     assert resp.headers["Allow"] == "GET, POST"
 
 
+def test_a_nul_in_a_request_is_a_spec_error(app: Flask, client: FlaskClient, api_key: str) -> None:
+    before = case_count(app)
+    assert "U+0000" in assert_spec_error(post(client, api_key, description="坑\x00"), 400)
+    assert_spec_error(client.get(f"{BASE}/requests.xml?service_code=%00"), 400, "xml")
+    assert case_count(app) == before
+
+
 def test_any_method_gets_the_spec_format_and_an_honest_allow(client: FlaskClient) -> None:
     """Found by fuzzing: methods no route lists (TRACE, QUERY) got the app's error body, and
     OPTIONS advertised PUT, PATCH and DELETE, which all answer 405."""

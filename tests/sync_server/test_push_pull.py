@@ -148,6 +148,24 @@ def test_own_pushes_are_echoed_not_pulled_again(app: Flask, client: FlaskClient)
     ]
 
 
+def test_a_nul_in_a_mutation_refuses_that_mutation_alone(app: Flask, client: FlaskClient) -> None:
+    """PostgreSQL cannot store U+0000: it was a store failure there, retried for ever."""
+    load_city(app)
+    insp = login(client, INSPECTOR)
+    photo = upload_photo(client, insp)
+    resp = push(
+        client,
+        insp,
+        "phone-nul",
+        (1, REPORT, report_args(photos=[photo], description="垃圾\x00堆")),
+        (2, REPORT, report_args(photos=[photo])),
+    )
+    results = ok(resp)["results"]
+    assert [r["status"] for r in results] == ["refused", "applied"], results
+    assert results[0]["code"] == "validation_failed" and results[0]["message_zh"]
+    assert _cases(app) == 1
+
+
 def test_envelope_errors_use_the_one_error_shape(app: Flask, client: FlaskClient) -> None:
     load_city(app)
     insp, other = login(client, INSPECTOR), login(client, OTHER_INSPECTOR)
