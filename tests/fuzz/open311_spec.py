@@ -75,8 +75,9 @@ def _answers(ok: dict[str, Any], *refusals: int) -> dict[str, Any]:
             "content": {"application/json": {"schema": ok}, "text/xml": {"schema": {}}},
         }
     }
-    # 404 everywhere: an unknown format or jurisdiction_id
-    out.update({str(s): {"description": "refused", "content": errors} for s in (*refusals, 404)})
+    # 404 everywhere: an unknown format or jurisdiction_id; 400 everywhere: text with a NUL
+    refused = sorted({*refusals, 400, 404})
+    out.update({str(s): {"description": "refused", "content": errors} for s in refused})
     return out
 
 

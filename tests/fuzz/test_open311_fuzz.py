@@ -12,6 +12,7 @@ from typing import Any
 
 import schemathesis
 from flask import Flask
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from .conftest import ClosingClient, fuzz_config
 from .open311_spec import DOCUMENT
@@ -55,8 +56,11 @@ schema = schemathesis.openapi.from_dict(
 
 @schema.parametrize()
 def test_open311(case: Any, fuzz_app: Flask) -> None:
+    # GeoReport v2: service_request_id overrides every other filter, bad ones included
+    by_id = bool((case.query or {}).get("service_request_id"))
     case.call_and_validate(
         app=fuzz_app,
         session=ClosingClient(fuzz_app),
         additional_checks=[spec_error, well_formed_xml],
+        excluded_checks=[negative_data_rejection] if by_id else [],
     )
