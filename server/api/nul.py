@@ -36,7 +36,7 @@ def _fields_with_nul() -> Iterator[str]:
         sources.append(request.form)
     for source in sources:
         for name, value in source.items(multi=True):
-            if "\x00" in name or "\x00" in value:
+            if "\x00" in (name or "") or "\x00" in (value or ""):
                 yield name
     # In JSON a NUL can only be written escaped; parse only when the escape is there.
     if request.is_json and b"\\u0000" in request.get_data(cache=True):

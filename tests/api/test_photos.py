@@ -429,3 +429,21 @@ def test_attach_ignores_repeats_and_names_unknown_photos(app, client, clock, cit
         svc.attach_photos(s, case_id, [digest, missing], PhotoKind.AFTER, None, clock.now)
     assert err.value.code == "unknown_photo"
     assert err.value.errors == {"photos": [missing]}
+
+
+def test_multipart_part_without_a_name_is_a_validation_error(client, citizen, app):
+    # Found by the API fuzz: a form part whose header has no name reached the NUL guard as
+    # None and was a 500.
+    boundary = "cgtboundary"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\n{{}}\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    resp = client.post(
+        "/api/photos",
+        data=body,
+        headers=citizen.headers,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert resp.status_code == 422 and "file" in resp.json["errors"]
+    assert count_photos(app) == 0
