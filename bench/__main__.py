@@ -1,4 +1,4 @@
-"""``python -m bench intake|queue|indicators|console|mobile|all [options]`` — run benchmarks.
+"""``python -m bench intake|queue|sync|indicators|console|mobile|all [options]`` — run benchmarks.
 
 ``python -m bench`` alone (what ``make bench`` runs) runs ``all`` at the documented sizes.
 Options after the command go to that benchmark; ``python -m bench queue --help`` lists them.
@@ -10,7 +10,7 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    from . import console, indicators, intake, queue
+    from . import console, indicators, intake, queue, sync
 
     command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("all", argv)
     if command == "intake":
@@ -25,8 +25,16 @@ def main(argv: list[str]) -> int:
         from . import mobile
 
         return mobile.main(rest)
+    if command == "sync":
+        return sync.main(rest)
     if command == "all":
-        return intake.main(rest) or queue.main(rest) or indicators.main(rest) or console.main(rest)
+        return (
+            intake.main(rest)
+            or queue.main(rest)
+            or indicators.main(rest)
+            or console.main(rest)
+            or sync.main(rest)
+        )
     print(__doc__, file=sys.stderr)
     return 2
 

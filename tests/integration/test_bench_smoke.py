@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import console, indicators, intake, queue
+from bench import console, indicators, intake, queue, sync
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +49,14 @@ def test_console_bench_renders_every_page(capsys: pytest.CaptureFixture[str]) ->
     for page in console.PAGES:
         assert f"| {page.name} |" in out
     assert "slowest page" in out
+
+
+def test_sync_bench_runs_every_part(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--engine", "sqlite", "--push", "40", "--pull", "60", "--sizes", "400,800",
+            "--memory", "200", "--repeats", "2", "--explain", "--profile", "20"]  # fmt: skip
+    assert sync.main(args) == 0
+    out = capsys.readouterr().out
+    for what in ("push 40 offline reports", "first pull of", "empty sync at 400 rows",
+                 "empty sync 800 vs 400 rows", "device peak RSS pulling 200 records"):  # fmt: skip
+        assert what in out, what
+    assert "SQL statements per mutation" in out and "sync_changes" in out
