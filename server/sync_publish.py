@@ -31,11 +31,11 @@ from sync.server import Writer
 
 from .models import Case, CasePhoto, CaseReporter, Category
 from .services.actor import Actor
-from .sync_store import SqlServerTx
+from .sync_store import PENDING, SqlServerTx
 
 CASES, MY_REPORTS, CATEGORIES = "cases", "my_reports", "categories"
 DISPATCHERS, PUBLIC = "role:dispatcher", "public"
-_PENDING = "cgt_sync_pending"  # session.info key: {(collection, id)} touched, not published
+_PENDING = PENDING  # session.info key: {(collection, id)} touched, not published
 _BUSY = "cgt_sync_publishing"
 # session.info key: {case id: ([CasePhoto], [CaseReporter])} for cases inserted by this
 # transaction, so publishing them needs no query for what the transaction itself wrote.

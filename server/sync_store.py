@@ -14,12 +14,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from sync.errors import ReceiptConflict, SyncError
+from sync.errors import ReceiptConflict, SyncError, TransactionLost
 from sync.protocol import Change, Op, Status
 from sync.server_store import ClientState, LoggedChange, NewChange, Receipt, Record
 
@@ -33,6 +33,9 @@ from .models.sync import (
 )
 
 _ONE = 1  # id of the single row of sync_counter and sync_meta
+# session.info key where ``server.sync_publish`` notes records a flush touched and not yet
+# published; a savepoint that is rolled back restores it with the rest.
+PENDING = "cgt_sync_pending"
 
 
 def _insert(s: Session, model: Any) -> Any:
@@ -41,12 +44,20 @@ def _insert(s: Session, model: Any) -> Any:
 
 
 class SqlServerTx:
-    """One database transaction of the engine, on a session the caller commits."""
+    """One database transaction of the engine, on a session the caller commits.
+
+    Device-facing records read or written in the transaction are kept in ``_records``
+    (None: known to be absent); writes wait in ``_dirty`` and go to the database in bulk
+    (Core ``executemany``) just before the change log is numbered, so a batch of mutations
+    costs one INSERT and one UPDATE for all its records instead of one ORM flush each.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._pg = session.get_bind().dialect.name == "postgresql"
-        self._absent: set[tuple[str, str]] = set()
+        self._records: dict[tuple[str, str], Record | None] = {}
+        self._dirty: dict[tuple[str, str], Record] = {}
+        self._stored: set[tuple[str, str]] = set()  # keys with a row in sync_records
 
     # ------------------------------------------------------------ clients and receipts
 
@@ -69,101 +80,179 @@ class SqlServerTx:
             update(SyncClientRow).where(SyncClientRow.client_id == client_id).values(last_seq=seq)
         )
 
-    def get_receipt(self, client_id: str, seq: int) -> Receipt | None:
-        row = self.session.get(SyncReceipt, (client_id, seq))
-        if row is None:
-            return None
-        return Receipt(
-            row.client_id,
-            row.seq,
-            row.name,
-            Status(row.status),
-            row.code,
-            row.message,
-            row.message_zh,
-            dict(row.result),
-            tuple(Change.from_json(c) for c in row.changes),
-            row.at,
+    def get_receipts(self, client_id: str, seqs: Sequence[int]) -> dict[int, Receipt]:
+        if not seqs:
+            return {}
+        t = SyncReceipt.__table__
+        rows = self.session.execute(
+            select(t).where(t.c.client_id == client_id, t.c.seq.in_(list(seqs)))
         )
-
-    def put_receipt(self, receipt: Receipt) -> None:
-        s = self.session
-        s.add(
-            SyncReceipt(
-                client_id=receipt.client_id,
-                seq=receipt.seq,
-                name=receipt.name,
-                status=receipt.status.value,
-                code=receipt.code,
-                message=receipt.message,
-                message_zh=receipt.message_zh,
-                result=receipt.result,
-                changes=[c.to_json() for c in receipt.changes],
-                at=receipt.at,
+        return {
+            r.seq: Receipt(
+                r.client_id,
+                r.seq,
+                r.name,
+                Status(r.status),
+                r.code,
+                r.message,
+                r.message_zh,
+                dict(r.result),
+                tuple(Change.from_json(c) for c in r.changes),
+                r.at,
             )
-        )
+            for r in rows
+        }
+
+    def put_receipts(self, receipts: Sequence[Receipt]) -> None:
+        if not receipts:
+            return
+        rows = [
+            {
+                "client_id": r.client_id,
+                "seq": r.seq,
+                "name": r.name,
+                "status": r.status.value,
+                "code": r.code,
+                "message": r.message,
+                "message_zh": r.message_zh,
+                "result": r.result,
+                "changes": [c.to_json() for c in r.changes],
+                "at": r.at,
+            }
+            for r in receipts
+        ]
         try:
-            s.flush()
+            self.session.execute(insert(SyncReceipt.__table__), rows)
         except IntegrityError as error:
-            raise ReceiptConflict(f"{receipt.client_id} #{receipt.seq}") from error
+            raise ReceiptConflict(f"{receipts[0].client_id} #{receipts[0].seq}…") from error
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        s = self.session
+        outer = s.get_transaction()
+        saved = (dict(self._records), dict(self._dirty), set(self._stored))
+        pending = set(s.info.get(PENDING, ()))
+        nested = s.begin_nested()
+        try:
+            yield
+        except BaseException as error:
+            if outer is None or not outer.is_active or s.get_transaction() is not outer:
+                raise TransactionLost("rolled back inside a mutation") from error
+            nested.rollback()
+            self._records, self._dirty, self._stored = saved
+            s.info[PENDING] = pending
+            raise
+        if outer is None or not outer.is_active or s.get_transaction() is not outer:
+            raise TransactionLost("rolled back inside a mutation")
+        nested.commit()
 
     # ------------------------------------------------------------ records and the log
 
     def get_record(self, collection: str, id: str) -> Record | None:
-        if (collection, id) in self._absent:
-            return None  # already looked for in this transaction (the identity map has no misses)
-        # Locked, so two transactions publishing one record number its versions one by one.
-        row = self.session.get(SyncRecord, (collection, id), with_for_update=self._pg)
-        if row is None:
-            self._absent.add((collection, id))
-            return None
-        return Record(
-            row.collection,
-            row.record_id,
-            row.version,
-            dict(row.data),
-            frozenset(row.audience),
-            row.deleted,
+        key = (collection, id)
+        if key in self._records:
+            return self._records[key]
+        t = SyncRecord.__table__
+        stmt = select(t).where(t.c.collection == collection, t.c.id == id)
+        if self._pg:  # locked, so two transactions publishing one record number it in turn
+            stmt = stmt.with_for_update()
+        row = self.session.execute(stmt).first()
+        record = (
+            None
+            if row is None
+            else Record(
+                row.collection,
+                row.id,
+                row.version,
+                dict(row.data),
+                frozenset(row.audience),
+                row.deleted,
+            )
         )
+        if row is not None:
+            self._stored.add(key)
+        self._records[key] = record
+        return record
 
     def put_record(self, record: Record) -> None:
         key = (record.collection, record.id)
-        if key in self._absent:  # looked for and missing: no second query to learn it again
-            self._absent.discard(key)
-            row = None
-        else:
-            row = self.session.get(SyncRecord, key)
-        if row is None:
-            row = SyncRecord(collection=record.collection, record_id=record.id)
-            self.session.add(row)
-        row.version = record.version
-        row.data = record.data
-        row.audience = sorted(record.audience)
-        row.deleted = record.deleted
+        self._records[key] = record
+        self._dirty[key] = record
+
+    def _write_records(self) -> None:
+        """The records written in this transaction, in two bulk statements."""
+        if not self._dirty:
+            return
+        t = SyncRecord.__table__
+        new, changed = [], []
+        for key, r in self._dirty.items():
+            row = {
+                "collection": r.collection,
+                "id": r.id,
+                "version": r.version,
+                "data": r.data,
+                "audience": sorted(r.audience),
+                "deleted": r.deleted,
+            }
+            (changed if key in self._stored else new).append(row)
+        s = self.session
+        if new:
+            s.execute(insert(t), new)
+        if changed:
+            s.execute(
+                update(t)
+                .where(t.c.collection == bindparam("k_collection"), t.c.id == bindparam("k_id"))
+                .values(
+                    version=bindparam("version"),
+                    data=bindparam("data"),
+                    audience=bindparam("audience"),
+                    deleted=bindparam("deleted"),
+                ),
+                [
+                    {
+                        "k_collection": row["collection"],
+                        "k_id": row["id"],
+                        "version": row["version"],
+                        "data": row["data"],
+                        "audience": row["audience"],
+                        "deleted": row["deleted"],
+                    }
+                    for row in changed
+                ],
+            )
+        self._stored.update(self._dirty)
+        self._dirty.clear()
 
     def append_changes(self, changes: Sequence[NewChange]) -> None:
-        if not changes:
-            return
         s = self.session
         s.flush()  # every other write first: the counter's row lock is taken last (C-3)
+        self._write_records()
+        if not changes:
+            return
         top = self._take(len(changes))
         first = top - len(changes) + 1
-        s.add_all(
-            SyncChange(
-                cursor=first + i,
-                collection=c.collection,
-                record_id=c.id,
-                op=c.op.value,
-                version=c.version,
-                data=c.data,
-                audience=sorted(c.audience),
-                prev_audience=sorted(c.prev_audience),
-                origin=c.origin,
-                at=c.at,
-            )
-            for i, c in enumerate(changes)
+        s.execute(
+            insert(SyncChange.__table__),
+            [
+                {
+                    "cursor": first + i,
+                    "collection": c.collection,
+                    "id": c.id,
+                    "op": c.op.value,
+                    "version": c.version,
+                    "data": c.data,
+                    "audience": sorted(c.audience),
+                    "prev_audience": sorted(c.prev_audience),
+                    "origin": c.origin,
+                    "at": c.at,
+                }
+                for i, c in enumerate(changes)
+            ],
         )
-        s.flush()
+
+    def finish(self) -> None:
+        """Before commit: records written without a logged change (none today) still land."""
+        self._write_records()
 
     def _take(self, n: int) -> int:
         s = self.session
@@ -303,7 +392,9 @@ class SqlServerStore:
     def transaction(self) -> Iterator[SqlServerTx]:
         s = self.factory()
         try:
-            yield SqlServerTx(s)
+            tx = SqlServerTx(s)
+            yield tx
+            tx.finish()
             s.commit()
         except DBAPIError as error:  # the store failed, not the mutation: retry later (P-8)
             s.rollback()

@@ -25,6 +25,12 @@ class ReceiptConflict(SyncError):
     """A concurrent transaction wrote the same receipt first; the engine re-reads it."""
 
 
+class TransactionLost(SyncError):
+    """The store's transaction was rolled back under the engine (a handler's own rollback
+    after a lost optimistic-concurrency race): nothing of it may be committed; the engine
+    starts the request again."""
+
+
 class ProtocolError(CgtError):
     """An envelope the other side cannot accept: malformed, or a protocol it no longer speaks."""
 

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Literal
 
 from shared_models.errors import CgtError, Conflict
 
-from .errors import ProtocolError, ReceiptConflict, SyncError
+from .errors import ProtocolError, ReceiptConflict, SyncError, TransactionLost
 from .mutations import Registry
 from .protocol import (
     Change,
@@ -146,24 +147,12 @@ def writer(store: ServerStore, clock: Clock) -> Iterator[Writer]:
 
 # ---------------------------------------------------------------- push
 
-_Settled = MutationResult | Literal["new", "gap"]
+PUSH_BUDGET_S = 10.0  # a push stops taking new mutations after this long (rule P-5)
 
 
 class _Refused(Exception):
     def __init__(self, error: CgtError) -> None:
         self.error = error
-
-
-def _settled(tx: ServerTx, peer: Peer, m: Mutation) -> _Settled:
-    state = tx.client_state(m.client_id, peer.key)
-    if state.owner != peer.key:
-        raise ProtocolError("forbidden")
-    receipt = tx.get_receipt(m.client_id, m.seq)
-    if receipt is not None:
-        return _replay(receipt)
-    if m.seq <= state.last_seq:
-        return _result(m.seq, Status.DUPLICATE, CgtError("receipt_expired"))
-    return "new" if m.seq == state.last_seq + 1 else "gap"
 
 
 def _replay(r: Receipt) -> MutationResult:
@@ -190,51 +179,85 @@ def _run(ctx: MutationContext, registry: Registry, m: Mutation) -> Json:
         raise _Refused(CgtError("internal_error")) from error
 
 
-def _attempt(
-    store: ServerStore, registry: Registry, peer: Peer, m: Mutation, now: datetime
-) -> MutationResult | None:
-    try:
-        with store.transaction() as tx:
-            settled = _settled(tx, peer, m)
-            if settled != "new":
-                return None if settled == "gap" else settled
-            ctx = MutationContext(tx, peer, m, now)
-            result = _run(ctx, registry, m)
-            echo = tuple(c for c in (view_for(ch, peer.audiences) for ch in ctx.changes) if c)
-            tx.put_receipt(
-                Receipt(
-                    m.client_id, m.seq, m.name, Status.APPLIED, None, None, None, result, echo, now
-                )
-            )
-            tx.set_last_seq(m.client_id, m.seq)
-            ctx.flush()
-            return MutationResult(m.seq, Status.APPLIED, result=result, changes=echo)
-    except _Refused as refused:
-        error = refused.error  # the handler's writes were rolled back with the transaction
+def _apply(
+    store: ServerStore,
+    registry: Registry,
+    client_id: str,
+    mutations: list[Mutation],
+    peer: Peer,
+    clock: Clock,
+    budget: float,
+) -> list[MutationResult]:
+    """One transaction for the request: each new mutation in a savepoint with its receipt.
+
+    Receipts, the client's last seq and the change log are written once, at the end, the
+    change-log numbers last (rule C-3). A refusal undoes only its own savepoint (P-6, P-7).
+    A store failure on a mutation after others were done stops the request there: what was
+    done commits and the rest waits for the next push (P-5); on the first it fails the
+    request (P-8).
+    """
+    results: list[MutationResult] = []
     with store.transaction() as tx:
-        settled = _settled(tx, peer, m)
-        if settled != "new":
-            return None if settled == "gap" else settled
-        tx.put_receipt(
-            Receipt(
-                m.client_id,
-                m.seq,
-                m.name,
-                Status.REFUSED,
-                error.code,
-                error.message,
-                error.message_zh,
-                {},
-                (),
-                now,
-            )
-        )
-        tx.set_last_seq(m.client_id, m.seq)
-        return _result(m.seq, Status.REFUSED, error)
+        state = tx.client_state(client_id, peer.key)
+        if state.owner != peer.key:
+            raise ProtocolError("forbidden")
+        receipts = tx.get_receipts(client_id, [m.seq for m in mutations])
+        last = state.last_seq
+        new: list[Receipt] = []
+        changes: list[NewChange] = []
+        started = time.monotonic()
+        for m in mutations:
+            receipt = receipts.get(m.seq)
+            if receipt is not None:
+                results.append(_replay(receipt))
+                continue
+            if m.seq <= last:  # applied long ago, receipt pruned (P-9)
+                results.append(_result(m.seq, Status.DUPLICATE, CgtError("receipt_expired")))
+                continue
+            if m.seq != last + 1 or (new and time.monotonic() - started > budget):
+                break  # a gap (P-4), or out of time (P-5): the rest waits
+            now = clock()
+            ctx = MutationContext(tx, peer, m, now)
+            try:
+                with tx.savepoint():
+                    result = _run(ctx, registry, m)
+            except _Refused as refused:
+                error = refused.error  # the savepoint undid the handler's writes
+                new.append(
+                    Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
+                            error.message_zh, {}, (), now)
+                )  # fmt: skip
+                results.append(_result(m.seq, Status.REFUSED, error))
+            except TransactionLost:
+                raise
+            except SyncError:
+                if not new:
+                    raise
+                break
+            else:
+                echo = tuple(c for c in (view_for(ch, peer.audiences) for ch in ctx.changes) if c)
+                new.append(
+                    Receipt(client_id, m.seq, m.name, Status.APPLIED, None, None, None, result,
+                            echo, now)
+                )  # fmt: skip
+                changes.extend(ctx.changes)
+                results.append(MutationResult(m.seq, Status.APPLIED, result=result, changes=echo))
+            last = m.seq
+        if new:
+            tx.put_receipts(new)
+            tx.set_last_seq(client_id, last)
+            if changes:
+                tx.append_changes(changes)  # last: the counter's lock until commit (C-3)
+    return results
 
 
 def apply_push(
-    store: ServerStore, registry: Registry, request: PushRequest, peer: Peer, clock: Clock
+    store: ServerStore,
+    registry: Registry,
+    request: PushRequest,
+    peer: Peer,
+    clock: Clock,
+    budget: float = PUSH_BUDGET_S,
 ) -> PushResponse:
     """Apply a device's mutations exactly once each, in seq order; one result per mutation.
 
@@ -242,24 +265,17 @@ def apply_push(
     way) is left without a result, and so are the ones after it; the device sends them again.
     """
     check_protocol({"protocol": request.protocol})
-    results: list[MutationResult] = []
-    seen: set[int] = set()
-    for m in sorted(request.mutations, key=lambda m: m.seq):
-        if m.seq in seen:
-            continue
-        seen.add(m.seq)
-        for _ in range(3):
-            try:
-                outcome = _attempt(store, registry, peer, m, clock())
-                break
-            except ReceiptConflict:
-                continue  # a concurrent copy of this request won; its receipt answers us
-        else:
-            raise SyncError(f"receipt for {m.client_id} #{m.seq} kept conflicting")
-        if outcome is None:
-            break
-        results.append(outcome)
-    return PushResponse(tuple(results))
+    unique: dict[int, Mutation] = {}
+    for m in request.mutations:
+        unique.setdefault(m.seq, m)
+    mutations = [unique[seq] for seq in sorted(unique)]
+    for _ in range(3):
+        try:
+            results = _apply(store, registry, request.client_id, mutations, peer, clock, budget)
+            return PushResponse(tuple(results))
+        except (ReceiptConflict, TransactionLost):
+            continue  # a concurrent copy of this request won; its receipts answer us
+    raise SyncError(f"push of {request.client_id} kept conflicting")
 
 
 # ---------------------------------------------------------------- pull

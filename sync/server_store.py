@@ -102,10 +102,18 @@ class ServerTx(Protocol):
 
     def set_last_seq(self, client_id: str, seq: int) -> None: ...
 
-    def get_receipt(self, client_id: str, seq: int) -> Receipt | None: ...
+    def get_receipts(self, client_id: str, seqs: Sequence[int]) -> dict[int, Receipt]:
+        """The receipts of these mutation numbers that exist, by seq (one look-up)."""
+        ...
 
-    def put_receipt(self, receipt: Receipt) -> None:
+    def put_receipts(self, receipts: Sequence[Receipt]) -> None:
         """Insert; a concurrent insert of the same key surfaces as ReceiptConflict."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested scope of the transaction: if the block raises, its writes are undone and
+        the rest of the transaction goes on. A store that finds its whole transaction gone
+        raises TransactionLost instead (nothing of it may be committed)."""
         ...
 
     def get_record(self, collection: str, id: str) -> Record | None: ...

@@ -43,14 +43,28 @@ class _ServerData:
 
 
 class MemoryServerTx:
-    def __init__(self, data: _ServerData) -> None:
+    def __init__(self, data: _ServerData, store: MemoryServerStore | None = None) -> None:
         self._d = data
+        self._store = store
         self.clients: dict[str, ClientState] = {}
         self.receipts: dict[tuple[str, int], Receipt] = {}
         self.records: dict[tuple[str, str], Record] = {}
         self.changes: list[NewChange] = []
         self.prune_before: datetime | None = None
         self.prune_receipts_before: datetime | None = None
+        self.dead = False  # the server "died" inside it: it can never commit
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        saved = (dict(self.clients), dict(self.receipts), dict(self.records), len(self.changes))
+        try:
+            yield
+        except BaseException:
+            self.clients, self.receipts, self.records = saved[0], saved[1], saved[2]
+            del self.changes[saved[3] :]
+            raise
+        if self._store is not None:
+            self._store._crash_point(self)  # the server may die between two mutations
 
     def client_state(self, client_id: str, owner: str) -> ClientState:
         state = self.clients.get(client_id) or self._d.clients.get(client_id)
@@ -61,12 +75,18 @@ class MemoryServerTx:
     def set_last_seq(self, client_id: str, seq: int) -> None:
         self.clients[client_id] = replace(self.client_state(client_id, ""), last_seq=seq)
 
-    def get_receipt(self, client_id: str, seq: int) -> Receipt | None:
-        key = (client_id, seq)
-        return self.receipts.get(key) or self._d.receipts.get(key)
+    def get_receipts(self, client_id: str, seqs: Sequence[int]) -> dict[int, Receipt]:
+        found = {}
+        for seq in seqs:
+            key = (client_id, seq)
+            receipt = self.receipts.get(key) or self._d.receipts.get(key)
+            if receipt is not None:
+                found[seq] = receipt
+        return found
 
-    def put_receipt(self, receipt: Receipt) -> None:
-        self.receipts[(receipt.client_id, receipt.seq)] = receipt
+    def put_receipts(self, receipts: Sequence[Receipt]) -> None:
+        for receipt in receipts:
+            self.receipts[(receipt.client_id, receipt.seq)] = receipt
 
     def get_record(self, collection: str, id: str) -> Record | None:
         key = (collection, id)
@@ -141,7 +161,8 @@ class MemoryServerStore:
         self._crash_in: int | None = None
 
     def crash_after(self, commits: int) -> None:
-        """Arm a fault: the commit after ``commits`` more commits dies (server restart)."""
+        """Arm a fault: after ``commits`` more commits or finished mutations (savepoints) the
+        server dies, with the transaction in flight (server restart)."""
         self._crash_in = commits
 
     def crash_after_cancel(self) -> None:
@@ -149,17 +170,26 @@ class MemoryServerStore:
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryServerTx]:
-        tx = MemoryServerTx(self._d)
+        tx = MemoryServerTx(self._d, self)
         yield tx
         self._commit(tx)
 
-    def _commit(self, tx: MemoryServerTx) -> None:
+    def _crash_point(self, tx: MemoryServerTx) -> None:
+        """Count down an armed crash; when it fires, ``tx`` dies with the server."""
         with self._lock:
-            if self._crash_in is not None:
-                if self._crash_in == 0:
-                    self._crash_in = None
-                    raise ServerCrashed("server restarted with a transaction in flight")
-                self._crash_in -= 1
+            if self._crash_in is None:
+                return
+            if self._crash_in == 0:
+                self._crash_in = None
+                tx.dead = True
+                raise ServerCrashed("server restarted with a transaction in flight")
+            self._crash_in -= 1
+
+    def _commit(self, tx: MemoryServerTx) -> None:
+        if tx.dead:
+            raise ServerCrashed("server restarted with a transaction in flight")
+        self._crash_point(tx)
+        with self._lock:
             d = self._d
             if any(key in d.receipts for key in tx.receipts):
                 raise ReceiptConflict("receipt written concurrently")

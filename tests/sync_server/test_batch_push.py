@@ -1,0 +1,108 @@
+"""A push is one database transaction with a savepoint per mutation (server/sync_store.py):
+each mutation still applies exactly once with its receipt, a refusal undoes only its own
+writes, and a transaction lost under the engine never commits receipts without effects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from server.models.sync import SyncChange, SyncReceipt, SyncRecord
+from shared_models.errors import Conflict
+from sync.errors import SyncError
+from sync.protocol import Mutation, PushRequest, Status
+from sync.server import MutationContext, SyncServer, apply_push
+from sync.testkit import FixedClock
+from tests.sync import domain
+from tests.sync.conftest import START
+
+from .conftest import SqlWorld
+
+PEER = domain.inspector("user:1", "g1")
+
+
+def _roll_back_then_refuse(ctx: MutationContext, args: Any) -> None:
+    """What a use case does after losing an optimistic-concurrency race: roll back, 409."""
+    ctx.write("cases", "lost", {"title": "x"}, {domain.DISPATCHERS})
+    ctx.tx.session.rollback()  # type: ignore[attr-defined]
+    raise Conflict("version_conflict")
+
+
+def _store_fails(ctx: MutationContext, args: Any) -> None:
+    raise SyncError("database: connection lost")
+
+
+def _server(world: SqlWorld) -> SyncServer:
+    reg = domain.registry()
+    reg.register("rollback.v1", _roll_back_then_refuse)
+    reg.register("store_fails.v1", _store_fails)
+    return SyncServer(world.store, reg, world.clock)
+
+
+def _push(server: SyncServer, *muts: tuple[int, str, dict[str, Any]], **kw: Any) -> Any:
+    request = PushRequest("dev", tuple(Mutation("dev", s, n, a) for s, n, a in muts))
+    return apply_push(server.store, server.registry, request, PEER, FixedClock(START), **kw)
+
+
+def _open(seq: int, id: str) -> tuple[int, str, dict[str, Any]]:
+    return (seq, "open_case.v1", {"id": id, "title": id, "grid": "g1"})
+
+
+def _count(world: SqlWorld, model: Any) -> int:
+    with world.db.factory() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_a_push_is_one_transaction_and_a_refusal_undoes_only_itself(world: SqlWorld) -> None:
+    server = _server(world)
+    commits: list[int] = []
+    event.listen(world.db.engine, "commit", lambda conn: commits.append(1))
+    bad_close = (3, "close_case.v1", {"id": "nope"})
+    note = (4, "note_case.v1", {"id": "a", "note_id": "n1"})
+    crash = (5, "explode.v1", {})
+    response = _push(server, _open(1, "a"), _open(2, "b"), bad_close, note, crash, _open(6, "c"))
+    assert [r.status for r in response.results] == [
+        Status.APPLIED, Status.APPLIED, Status.REFUSED, Status.APPLIED, Status.REFUSED,
+        Status.APPLIED,
+    ]  # fmt: skip
+    assert len(commits) == 1
+    records = world.store.records()
+    assert set(records) == {("cases", "a"), ("cases", "b"), ("cases", "c")}  # no half-written
+    assert records[("cases", "a")].version == 2 and records[("cases", "a")].data["notes"] == ["n1"]
+    assert _count(world, SyncReceipt) == 6 and _count(world, SyncChange) == 4
+    again = _push(server, _open(1, "a"), _open(2, "b"), bad_close, note, crash, _open(6, "c"))
+    assert [r.status for r in again.results] == [
+        Status.DUPLICATE, Status.DUPLICATE, Status.REFUSED, Status.DUPLICATE, Status.REFUSED,
+        Status.DUPLICATE,
+    ]  # fmt: skip
+    assert again.results[3].changes == response.results[3].changes
+    assert _count(world, SyncChange) == 4
+
+
+def test_a_transaction_rolled_back_under_the_engine_commits_nothing(world: SqlWorld) -> None:
+    server = _server(world)
+    with pytest.raises(SyncError):
+        _push(server, _open(1, "a"), (2, "rollback.v1", {}), _open(3, "b"))
+    assert _count(world, SyncReceipt) == 0 and _count(world, SyncRecord) == 0
+    assert _count(world, SyncChange) == 0
+    response = _push(server, _open(1, "a"))
+    assert [r.status for r in response.results] == [Status.APPLIED]
+
+
+def test_a_store_failure_keeps_what_was_done_and_the_rest_waits(world: SqlWorld) -> None:
+    server = _server(world)
+    response = _push(server, _open(1, "a"), (2, "store_fails.v1", {}), _open(3, "b"))
+    assert [(r.seq, r.status) for r in response.results] == [(1, Status.APPLIED)]
+    assert set(world.store.records()) == {("cases", "a")}
+    with pytest.raises(SyncError):  # first in the request: the request fails (HTTP 503)
+        _push(server, (2, "store_fails.v1", {}), _open(3, "b"))
+
+
+def test_a_push_out_of_time_answers_what_it_did(world: SqlWorld) -> None:
+    server = _server(world)
+    response = _push(server, _open(1, "a"), _open(2, "b"), _open(3, "c"), budget=0.0)
+    assert [r.seq for r in response.results] == [1]
+    rest = _push(server, _open(2, "b"), _open(3, "c"))
+    assert [r.status for r in rest.results] == [Status.APPLIED, Status.APPLIED]
