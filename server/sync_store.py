@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -25,11 +25,13 @@ from sync.server_store import ClientState, LoggedChange, NewChange, Receipt, Rec
 
 from .models.sync import (
     SyncChange,
+    SyncChangeTag,
     SyncClientRow,
     SyncCounter,
     SyncMeta,
     SyncReceipt,
     SyncRecord,
+    SyncRecordTag,
 )
 
 _ONE = 1  # id of the single row of sync_counter and sync_meta
@@ -57,7 +59,7 @@ class SqlServerTx:
         self._pg = session.get_bind().dialect.name == "postgresql"
         self._records: dict[tuple[str, str], Record | None] = {}
         self._dirty: dict[tuple[str, str], Record] = {}
-        self._stored: set[tuple[str, str]] = set()  # keys with a row in sync_records
+        self._stored: dict[tuple[str, str], frozenset[str]] = {}  # row in the DB: its live tags
 
     # ------------------------------------------------------------ clients and receipts
 
@@ -130,7 +132,7 @@ class SqlServerTx:
     def savepoint(self) -> Iterator[None]:
         s = self.session
         outer = s.get_transaction()
-        saved = (dict(self._records), dict(self._dirty), set(self._stored))
+        saved = (dict(self._records), dict(self._dirty), dict(self._stored))
         pending = set(s.info.get(PENDING, ()))
         nested = s.begin_nested()
         try:
@@ -169,8 +171,8 @@ class SqlServerTx:
                 row.deleted,
             )
         )
-        if row is not None:
-            self._stored.add(key)
+        if record is not None:
+            self._stored[key] = frozenset() if record.deleted else record.audience
         self._records[key] = record
         return record
 
@@ -220,8 +222,30 @@ class SqlServerTx:
                     for row in changed
                 ],
             )
-        self._stored.update(self._dirty)
+        self._write_record_tags()
         self._dirty.clear()
+
+    def _write_record_tags(self) -> None:
+        """Keep the records' scope index equal to their live audiences."""
+        t = SyncRecordTag.__table__
+        gone, added = [], []
+        for key, r in self._dirty.items():
+            now = frozenset() if r.deleted else r.audience
+            before = self._stored.get(key, frozenset())
+            gone += [{"k_tag": tag, "k_c": key[0], "k_id": key[1]} for tag in before - now]
+            added += [{"tag": tag, "collection": key[0], "id": key[1]} for tag in now - before]
+            self._stored[key] = now
+        if gone:
+            self.session.execute(
+                delete(t).where(
+                    t.c.tag == bindparam("k_tag"),
+                    t.c.collection == bindparam("k_c"),
+                    t.c.id == bindparam("k_id"),
+                ),
+                gone,
+            )
+        if added:
+            self.session.execute(insert(t), added)
 
     def append_changes(self, changes: Sequence[NewChange]) -> None:
         s = self.session
@@ -247,6 +271,14 @@ class SqlServerTx:
                     "at": c.at,
                 }
                 for i, c in enumerate(changes)
+            ],
+        )
+        s.execute(
+            insert(SyncChangeTag.__table__),
+            [
+                {"tag": tag, "cursor": first + i, "collection": c.collection, "origin": c.origin}
+                for i, c in enumerate(changes)
+                for tag in sorted(c.audience | c.prev_audience)
             ],
         )
 
@@ -276,11 +308,37 @@ class SqlServerTx:
         value = self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == _ONE))
         return int(value or 0)
 
-    def _meets(self, column: Any, tags: list[str]) -> Any:
-        if self._pg:
-            return column.overlap(tags)
-        each = func.json_each(column).table_valued("value").alias()
-        return exists(select(1).select_from(each).where(each.c.value.in_(tags)))
+    def changes_query(
+        self,
+        cursor: int,
+        upto: int,
+        audiences: frozenset[str],
+        collections: tuple[str, ...],
+        exclude_origin: str | None,
+        limit: int,
+    ) -> Any:
+        """The page's changes through the scope index: for each of the user's tags an index
+        range ``(tag, cursor > X)`` of at most ``limit`` rows, merged, the first ``limit``
+        cursors kept, then their rows by primary key. Its cost grows with the changes that
+        concern the user, not with the log (the empty sync is a few index seeks)."""
+        t = SyncChangeTag.__table__
+        arms = []
+        for tag in sorted(audiences):
+            arm = select(t.c.cursor).where(t.c.tag == tag, t.c.cursor > cursor, t.c.cursor <= upto)
+            if collections:
+                arm = arm.where(t.c.collection.in_(collections))
+            if exclude_origin is not None:
+                arm = arm.where(or_(t.c.origin.is_(None), t.c.origin != exclude_origin))
+            arms.append(arm.order_by(t.c.cursor).limit(limit).subquery())
+        if not arms:
+            return None
+        merged = union(*(select(a.c.cursor) for a in arms)).subquery()
+        picked = select(merged.c.cursor).order_by(merged.c.cursor).limit(limit).subquery()
+        return (
+            select(SyncChange)
+            .join(picked, SyncChange.cursor == picked.c.cursor)
+            .order_by(SyncChange.cursor)
+        )
 
     def changes_after(
         self,
@@ -291,19 +349,10 @@ class SqlServerTx:
         exclude_origin: str | None,
         limit: int,
     ) -> list[LoggedChange]:
-        tags = sorted(audiences)
-        stmt = select(SyncChange).where(
-            SyncChange.cursor > cursor,
-            SyncChange.cursor <= upto,
-            or_(
-                self._meets(SyncChange.audience, tags), self._meets(SyncChange.prev_audience, tags)
-            ),
-        )
-        if collections:
-            stmt = stmt.where(SyncChange.collection.in_(collections))
-        if exclude_origin is not None:
-            stmt = stmt.where(or_(SyncChange.origin.is_(None), SyncChange.origin != exclude_origin))
-        rows = self.session.scalars(stmt.order_by(SyncChange.cursor).limit(limit))
+        stmt = self.changes_query(cursor, upto, audiences, collections, exclude_origin, limit)
+        if stmt is None:
+            return []
+        rows = self.session.scalars(stmt)
         return [
             LoggedChange(
                 r.cursor,
@@ -329,27 +378,36 @@ class SqlServerTx:
         collections: tuple[str, ...],
         limit: int,
     ) -> list[Record]:
-        stmt = select(SyncRecord).where(
-            SyncRecord.deleted.is_(False), self._meets(SyncRecord.audience, sorted(audiences))
+        """A page of the user's live records through the scope index, merged over their tags
+        as ``changes_query`` does, in ``(collection, id)`` order."""
+        t = SyncRecordTag.__table__
+        arms = []
+        for tag in sorted(audiences):
+            arm = select(t.c.collection, t.c.id).where(t.c.tag == tag)
+            if after is not None:
+                arm = arm.where(tuple_(t.c.collection, t.c.id) > tuple_(*after))
+            if collections:
+                arm = arm.where(t.c.collection.in_(collections))
+            arms.append(arm.order_by(t.c.collection, t.c.id).limit(limit).subquery())
+        if not arms:
+            return []
+        merged = union(*(select(a.c.collection, a.c.id) for a in arms)).subquery()
+        picked = (
+            select(merged.c.collection, merged.c.id)
+            .order_by(merged.c.collection, merged.c.id)
+            .limit(limit)
+            .subquery()
         )
-        if after is not None:
-            key = tuple_(SyncRecord.collection, SyncRecord.record_id)
-            stmt = stmt.where(
-                key > tuple_(*after)
-                if self._pg
-                else or_(
-                    SyncRecord.collection > after[0],
-                    and_(SyncRecord.collection == after[0], SyncRecord.record_id > after[1]),
-                )
-            )
-        if collections:
-            stmt = stmt.where(SyncRecord.collection.in_(collections))
-        rows = self.session.scalars(
-            stmt.order_by(SyncRecord.collection, SyncRecord.record_id).limit(limit)
+        r = SyncRecord.__table__
+        rows = self.session.execute(
+            select(r)
+            .join(picked, and_(r.c.collection == picked.c.collection, r.c.id == picked.c.id))
+            .where(r.c.deleted.is_(False))
+            .order_by(r.c.collection, r.c.id)
         )
         return [
-            Record(r.collection, r.record_id, r.version, dict(r.data), frozenset(r.audience))
-            for r in rows
+            Record(row.collection, row.id, row.version, dict(row.data), frozenset(row.audience))
+            for row in rows
         ]
 
     # ------------------------------------------------------------ retention
@@ -373,6 +431,7 @@ class SqlServerTx:
                 .values(min_retained=gone)
             )
             s.execute(delete(SyncChange).where(SyncChange.cursor <= gone))
+            s.execute(delete(SyncChangeTag).where(SyncChangeTag.cursor <= gone))
         # Refused receipts stay: a retried refusal must never read as "already applied" (P-9).
         s.execute(
             delete(SyncReceipt).where(

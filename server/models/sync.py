@@ -119,3 +119,30 @@ class SyncMeta(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     min_retained: Mapped[int] = mapped_column(BigInteger)
+
+
+class SyncChangeTag(Base):
+    """The scope index of the change log: one row per audience tag a change had before or
+    after it (rule L-4), so a pull seeks ``(tag, cursor > X)`` for each of the user's tags
+    instead of reading every change after the cursor. ``collection`` and ``origin`` ride
+    along so the scope and own-change filters (L-5) need no look-up in ``sync_changes``."""
+
+    __tablename__ = "sync_change_tags"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    collection: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str | None] = mapped_column(String(64))
+
+
+class SyncRecordTag(Base):
+    """The scope index of the live device-facing records: a full resync (T-2) pages through
+    ``(tag, collection, id)`` for each of the user's tags instead of every record."""
+
+    __tablename__ = "sync_record_tags"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    collection: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column("id", String(64), primary_key=True)
