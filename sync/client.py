@@ -9,7 +9,7 @@ happens here except through the transport and the store given to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -86,12 +86,21 @@ def apply_change(tx: ClientTx, change: Change) -> None:
     tx.put_record(LocalRecord(change.collection, change.id, change.version, data))
 
 
+def apply_changes(tx: ClientTx, changes: Sequence[Change]) -> None:
+    """``apply_change`` for many changes in one statement (``executemany`` on SQLite)."""
+    tx.put_records_if_newer(
+        [
+            LocalRecord(c.collection, c.id, c.version, c.data if c.op is Op.UPSERT else None)
+            for c in changes
+        ]
+    )
+
+
 def apply_page(tx: ClientTx, page: PullPage) -> None:
     """Apply a pulled page and store its cursor, in the caller's one transaction."""
     if page.reset:
         tx.tombstone_all()
-    for change in page.changes:
-        apply_change(tx, change)
+    apply_changes(tx, page.changes)
     tx.set_meta("cursor", page.cursor)
 
 
@@ -272,7 +281,7 @@ class SyncClient:
         finally:
             self._sending = 0
             self._progress()
-        with self.store.transaction() as tx:
+        with self.store.transaction(durable=False) as tx:
             tx.set_meta("last_success_at", self.clock().isoformat())
             tx.delete_meta("update_required")
         return SyncReport(True, pushed, refused, pulled)
@@ -332,7 +341,8 @@ class SyncClient:
     def _settle(self, batch: list[OutboxEntry], response: PushResponse) -> tuple[int, int]:
         by_seq = {e.seq: e for e in batch}
         done = bad = 0
-        with self.store.transaction() as tx:
+        # Not durable: lost to a power cut, the entries are sent again and answered the same.
+        with self.store.transaction(durable=False) as tx:
             for r in response.results:
                 entry = by_seq.pop(r.seq, None)
                 if entry is None:
@@ -349,8 +359,7 @@ class SyncClient:
                     )
                     bad += 1
                     continue
-                for change in r.changes:
-                    apply_change(tx, change)
+                apply_changes(tx, r.changes)
                 if r.code == "receipt_expired":
                     tx.delete_meta("cursor")  # its echo is lost: resync fully to be sure
                 tx.drop_overlay(entry.seq)
@@ -367,8 +376,10 @@ class SyncClient:
             page = self.transport.pull(
                 PullRequest(self.client_id, cursor, self.page_limit, self.scope)
             )
-            with self.store.transaction() as tx:
-                apply_page(tx, page)
+            if page.changes or page.reset or page.cursor != cursor:
+                # Not durable: a page lost to a power cut is pulled again.
+                with self.store.transaction(durable=False) as tx:
+                    apply_page(tx, page)
             pulled += len(page.changes)
             if not page.has_more:
                 break

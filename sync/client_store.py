@@ -7,6 +7,7 @@ the synced records, the outbox, optimistic overlays, the photo queue and a key/v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +103,10 @@ class ClientTx(Protocol):
 
     def get_record(self, collection: str, id: str) -> LocalRecord | None: ...
     def put_record(self, record: LocalRecord) -> None: ...
+    def put_records_if_newer(self, records: Sequence[LocalRecord]) -> None:
+        """Write each record, in order, unless the store holds a higher version of it (L-7)."""
+        ...
+
     def records(self, collection: str) -> list[LocalRecord]:
         """Every record of ``collection`` including tombstones, ordered by id."""
         ...
@@ -135,4 +140,8 @@ class ClientTx(Protocol):
 
 
 class ClientStore(Protocol):
-    def transaction(self) -> AbstractContextManager[ClientTx]: ...
+    def transaction(self, durable: bool = True) -> AbstractContextManager[ClientTx]:
+        """All or nothing, whenever the app is killed. ``durable=False`` (what the server can
+        give again: pulled pages, settled answers) may also be lost to a power cut after the
+        commit; what only the device has (the outbox) is always written durably."""
+        ...

@@ -290,6 +290,12 @@ class MemoryClientTx:
     def put_record(self, record: LocalRecord) -> None:
         self.d.records[(record.collection, record.id)] = record
 
+    def put_records_if_newer(self, records: Sequence[LocalRecord]) -> None:
+        for r in records:
+            held = self.d.records.get((r.collection, r.id))
+            if held is None or r.version >= held.version:
+                self.d.records[(r.collection, r.id)] = r
+
     def records(self, collection: str) -> list[LocalRecord]:
         return [r for k, r in sorted(self.d.records.items()) if k[0] == collection]
 
@@ -346,7 +352,7 @@ class MemoryClientStore:
         self._kill_in = None
 
     @contextmanager
-    def transaction(self) -> Iterator[MemoryClientTx]:
+    def transaction(self, durable: bool = True) -> Iterator[MemoryClientTx]:
         tx = MemoryClientTx(self._d.copy())
         yield tx
         if self._kill_in is not None:

@@ -1,8 +1,10 @@
 """The phone's store: the ``ClientStore`` protocol on stdlib ``sqlite3``.
 
-WAL journal with ``synchronous=FULL`` and one ``BEGIN IMMEDIATE … COMMIT`` per engine
-transaction: a page and its cursor, or a mutation and its outbox row, land together or not
-at all, whenever the app is killed.
+WAL journal and one ``BEGIN IMMEDIATE … COMMIT`` per engine transaction: a page and its
+cursor, or a mutation and its outbox row, land together or not at all, whenever the app is
+killed. Commits are ``synchronous=FULL`` (fsync) except those the engine marks not durable —
+what the server can give again (pulled pages, settled push answers) — which skip the fsync and
+may be lost, whole, only to a power cut.
 
 The schema migrates itself forward when the app updates (rule V-4): ``MIGRATIONS[n]`` takes a
 file from version ``n`` to ``n + 1`` and ``PRAGMA user_version`` records the version reached,
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -201,6 +203,14 @@ class SqliteClientTx:
             (record.collection, record.id, record.version, _dump(record.data)),
         )
 
+    def put_records_if_newer(self, records: Sequence[LocalRecord]) -> None:
+        self.db.executemany(
+            "INSERT INTO records VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE "
+            "SET version = excluded.version, data = excluded.data "
+            "WHERE excluded.version >= records.version",
+            [(r.collection, r.id, r.version, _dump(r.data)) for r in records],
+        )
+
     def records(self, collection: str) -> list[LocalRecord]:
         rows = self.db.execute(
             "SELECT id, version, data FROM records WHERE collection = ? ORDER BY id", (collection,)
@@ -326,14 +336,20 @@ class SqliteClientStore:
                 raise
 
     @contextmanager
-    def transaction(self) -> Iterator[SqliteClientTx]:
-        self.db.execute("BEGIN IMMEDIATE")
+    def transaction(self, durable: bool = True) -> Iterator[SqliteClientTx]:
+        if not durable:  # WAL without fsync at commit: safe when the app dies, not the phone
+            self.db.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield SqliteClientTx(self.db)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteClientTx(self.db)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        finally:
+            if not durable:
+                self.db.execute("PRAGMA synchronous=FULL")
 
     def close(self) -> None:
         self.db.close()
