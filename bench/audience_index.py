@@ -1,4 +1,5 @@
-"""Does a pull use the GIN indexes on the audience arrays? EXPLAIN on a large change log.
+"""Which indexes does a pull use? EXPLAIN on a large change log, with and without the GIN
+indexes on the audience arrays (pulls now read through the scope index, ``sync_*_tags``).
 
     python -m bench.audience_index [--rows 1000000] [--users 100000]
 
@@ -30,7 +31,14 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from server.models.sync import POSTGRES_ONLY, SyncChange, SyncCounter, SyncRecord
+from server.models.sync import (
+    POSTGRES_ONLY,
+    SyncChange,
+    SyncChangeTag,
+    SyncCounter,
+    SyncRecord,
+    SyncRecordTag,
+)
 from server.sync_store import SqlServerTx
 
 from .common import scratch_db
@@ -53,10 +61,20 @@ FILL_RECORDS = """
 INSERT INTO sync_records (collection, id, version, data, audience, deleted)
 SELECT collection, id, version, data, audience, false FROM sync_changes
 """
+# The scope index the store reads through (server/sync_store.py), as migration 5c0f3e9a7b21
+# backfills it.
+FILL_TAGS = (
+    "INSERT INTO sync_change_tags (tag, cursor, collection, origin) "
+    "SELECT DISTINCT t, cursor, collection, origin FROM sync_changes, "
+    "unnest(audience || prev_audience) AS t",
+    "INSERT INTO sync_record_tags (tag, collection, id) "
+    "SELECT DISTINCT t, collection, id FROM sync_records, unnest(audience) AS t",
+)
 
 
 def fill(engine: Engine, rows: int, users: int) -> None:
-    tables = [SyncChange.__table__, SyncRecord.__table__, SyncCounter.__table__]
+    tables = [SyncChange.__table__, SyncRecord.__table__, SyncCounter.__table__,
+              SyncChangeTag.__table__, SyncRecordTag.__table__]  # fmt: skip
     SyncChange.metadata.create_all(engine, tables=tables)  # type: ignore[arg-type]
     indexes = [i for t in tables for i in t.indexes if i.name in POSTGRES_ONLY]  # type: ignore[attr-defined]
     with engine.begin() as conn:  # bulk load first, index after: as a restore would
@@ -64,12 +82,16 @@ def fill(engine: Engine, rows: int, users: int) -> None:
             index.drop(conn)
         conn.execute(text(FILL_CHANGES), {"rows": rows, "users": users})
         conn.execute(text(FILL_RECORDS))
+        for statement in FILL_TAGS:
+            conn.execute(text(statement))
         conn.execute(text("INSERT INTO sync_counter (id, value) VALUES (1, :n)"), {"n": rows})
         for index in indexes:
             index.create(conn)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE sync_changes"))
         conn.execute(text("VACUUM ANALYZE sync_records"))
+        conn.execute(text("VACUUM ANALYZE sync_change_tags"))
+        conn.execute(text("VACUUM ANALYZE sync_record_tags"))
 
 
 def captured(engine: Engine, call: Callable[[SqlServerTx], Any]) -> tuple[str, Any]:

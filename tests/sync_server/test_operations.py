@@ -8,7 +8,15 @@ from sqlalchemy import delete, func, select
 
 from server.clock import FixedClock
 from server.db import database
-from server.models.sync import SyncChange, SyncCounter, SyncMeta, SyncReceipt, SyncRecord
+from server.models.sync import (
+    SyncChange,
+    SyncChangeTag,
+    SyncCounter,
+    SyncMeta,
+    SyncReceipt,
+    SyncRecord,
+    SyncRecordTag,
+)
 from sync.case_mutations import REPORT, VERIFY
 from tests.api.case_helpers import upload_photo
 from tests.factories import DISPATCHER, INSPECTOR, load_city, login
@@ -37,7 +45,7 @@ def test_publish_brings_data_that_predates_sync_to_devices_once(
         push(client, insp, "seed", (n + 1, REPORT, report_args(photos=[photo])))
     before, _, _ = pull_all(client, login(client, DISPATCHER), "before")
     with database(app).session() as s:  # as if the data came before sync existed
-        for model in (SyncChange, SyncRecord, SyncCounter, SyncMeta):
+        for model in (SyncChange, SyncChangeTag, SyncRecord, SyncRecordTag, SyncCounter, SyncMeta):
             s.execute(delete(model))
     assert pull_all(client, login(client, DISPATCHER), "empty")[0] == []
     out = cli(app, "sync-publish", "--batch", "2")
