@@ -53,8 +53,8 @@ class LockedStore(SqliteClientStore):
         self._lock = threading.RLock()
 
     @contextmanager
-    def transaction(self) -> Iterator[SqliteClientTx]:
-        with self._lock, super().transaction() as tx:
+    def transaction(self, durable: bool = True) -> Iterator[SqliteClientTx]:
+        with self._lock, super().transaction(durable) as tx:
             yield tx
 
 
