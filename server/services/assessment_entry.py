@@ -2,8 +2,8 @@
 bonus and penalty items with their reasons, publishing and withdrawing the bulletin.
 
 Every function validates everything before writing anything, and flushes but never commits:
-a refused request leaves the month as it was. The month's row is locked (``FOR UPDATE`` on
-PostgreSQL; SQLite has one writer) so an entry cannot slip into a bulletin being published.
+a refused request leaves the month as it was. Each write first takes the month's lock (below),
+so an entry cannot slip into a bulletin being published.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared_models.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -32,13 +32,20 @@ def _office(actor: Actor) -> None:
         raise Forbidden()
 
 
-def _locked(s: Session, month: str) -> AssessmentMonth | None:
-    return s.scalar(select(AssessmentMonth).where(AssessmentMonth.month == month).with_for_update())
+def _locked(s: Session, month: str, now: datetime) -> AssessmentMonth | None:
+    """The month's row, read after taking its write lock.
+
+    An UPDATE comes first: on PostgreSQL it locks the row, on SQLite it starts the write
+    transaction (a plain read would not), so the status read next cannot change before commit.
+    """
+    s.execute(update(AssessmentMonth).where(AssessmentMonth.month == month).values(updated_at=now))
+    stmt = select(AssessmentMonth).where(AssessmentMonth.month == month)
+    return s.scalar(stmt.execution_options(populate_existing=True))
 
 
 def _draft(s: Session, month: str, now: datetime) -> AssessmentMonth:
     """The month's draft, created on first entry; a published month refuses changes."""
-    row = _locked(s, month)
+    row = _locked(s, month, now)
     if row is None:
         row = AssessmentMonth(month=month, status=DRAFT, created_at=now, updated_at=now)
         s.add(row)
@@ -194,7 +201,7 @@ def withdraw(s: Session, actor: Actor, month: str, now: datetime) -> None:
     """Take a published bulletin back to draft (to correct it); the entries stay."""
     _office(actor)
     Period.parse_month(month)
-    row = _locked(s, month)
+    row = _locked(s, month, now)
     if row is None or row.status != PUBLISHED:
         raise Conflict("assessment_not_published", month=month)
     row.status, row.snapshot, row.published_at, row.published_by = DRAFT, None, None, None
