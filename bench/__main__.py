@@ -1,4 +1,4 @@
-"""``python -m bench intake|queue|sync|indicators|console|mobile|all [options]`` — run benchmarks.
+"""Run benchmarks: ``python -m bench intake|queue|sync|pushfloor|indicators|console|mobile|all``.
 
 ``python -m bench`` alone (what ``make bench`` runs) runs ``all`` at the documented sizes.
 Options after the command go to that benchmark; ``python -m bench queue --help`` lists them.
@@ -27,6 +27,10 @@ def main(argv: list[str]) -> int:
         return mobile.main(rest)
     if command == "sync":
         return sync.main(rest)
+    if command == "pushfloor":  # the push's in-process cost and its database floor
+        from . import push_floor
+
+        return push_floor.main(rest)
     if command == "all":
         return (
             intake.main(rest)

@@ -173,9 +173,9 @@ def run_push(base: str, n: int, folder: Path, seed: int) -> dict[str, Any]:
             "bytes": size}  # fmt: skip
 
 
-def profile_push(url: str, n: int, seed: int) -> str:
-    """cProfile of ``n`` report mutations pushed through the test client, SQL per mutation."""
-    from server.db import database
+def in_process_pushes(url: str, n: int, seed: int) -> tuple[Any, dict[str, str], list[Any]]:
+    """The app on ``url`` with a test client, a citizen's auth header and ``n`` reports as
+    push request bodies of ``MAX_PUSH`` mutations."""
     from sync.protocol import MAX_PUSH, Mutation, PushRequest
 
     app = intake.served_app_for(url)
@@ -187,7 +187,7 @@ def profile_push(url: str, n: int, seed: int) -> str:
     )
     auth = {"Authorization": f"Bearer {r.json['access_token']}"}
     cid = f"bench-profile-{uuid.uuid4().hex[:8]}"
-    bodies = report_args(n, seed + 7)
+    bodies = report_args(n, seed)
     batches = [
         PushRequest(
             cid,
@@ -198,6 +198,16 @@ def profile_push(url: str, n: int, seed: int) -> str:
         ).to_json()
         for b in range(0, n, MAX_PUSH)
     ]
+    return client, auth, batches
+
+
+def profile_push(url: str, n: int, seed: int) -> str:
+    """cProfile of ``n`` report mutations pushed through the test client, SQL per mutation."""
+    from server.db import database
+    from sync.protocol import MAX_PUSH
+
+    client, auth, batches = in_process_pushes(url, n, seed + 7)
+    app = client.application
     statements: Counter[str] = Counter()
 
     def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:

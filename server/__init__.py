@@ -24,6 +24,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_clock(app)
     db.init_app(app)
 
+    from .services import city_cache
+
+    city_cache.install(db.database(app).factory)  # imports reach every process's cached copy
+
     from .api import init_app as init_api
 
     init_api(app)

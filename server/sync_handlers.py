@@ -9,7 +9,7 @@ CgtError (code and zh/en message). Handlers then publish what they touched throu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared_models.enums import PhotoKind
-from shared_models.errors import InvalidInput
+from shared_models.errors import CgtError, InvalidInput
 from shared_models.schemas import CaseActionSchema, CaseReportSchema, RatingSchema
 from sync import case_mutations as names
 from sync.errors import SyncError
@@ -28,12 +28,13 @@ from sync.server import MutationContext
 
 from .domain.workflow import ACTIONS
 from .models import Case
+from .services import case_intake
 from .services import cases as svc
 from .services import photos as photo_svc
 from .services.actor import Actor
 from .services.context import CaseContext
 from .services.visibility import load_visible
-from .sync_publish import CASES, MY_REPORTS, publish_pending
+from .sync_publish import CASES, MY_REPORTS, publish, publish_pending
 from .sync_store import SqlServerTx
 
 
@@ -101,6 +102,54 @@ def report_case(ctx: MutationContext, args: Json) -> Json:
     return result
 
 
+def report_cases(
+    contexts: Sequence[MutationContext], args: Sequence[Json]
+) -> list[Json | CgtError]:
+    """A run of reports from one push, filed together (``case_intake.report_many``): the
+    same answers as ``report_case`` one by one, with bulk statements."""
+    s, actor, settings = _parts(contexts[0])
+    schema = CaseReportSchema()
+    items: list[dict[str, Any] | CgtError] = []
+    for a in args:
+        try:
+            data = _load(schema, a)
+        except CgtError as error:
+            items.append(error)
+            continue
+        data["id"] = str(data["id"])
+        items.append(data)
+    filed = case_intake.report_many(
+        s, actor, items, [replace(settings, now=ctx.now) for ctx in contexts]
+    )
+    tx = cast(SqlServerTx, contexts[0].tx)  # every new case's two records in one read
+    tx.prefetch_records(
+        [
+            (c, o[0].case.id)
+            for o in filed
+            if not isinstance(o, CgtError)
+            for c in (CASES, MY_REPORTS)
+        ]
+    )
+    results: list[Json | CgtError] = []
+    for ctx, outcome in zip(contexts, filed, strict=False):
+        if isinstance(outcome, CgtError):
+            results.append(outcome)
+            continue
+        new, same_problem = outcome
+        case = new.case
+        publish(ctx, s, [(CASES, case.id)])
+        results.append(
+            {
+                "case_id": case.id,
+                "state": case.state,
+                "version": case.version,
+                "created": True,
+                "same_problem": same_problem,
+            }
+        )
+    return results
+
+
 def attach_photo(ctx: MutationContext, args: Json) -> Json:
     s, actor, settings = _parts(ctx)
     case = load_visible(s, actor, _case_id(args))
@@ -163,4 +212,6 @@ HANDLERS: dict[str, Callable[[MutationContext, Json], Json | None]] = {
 
 
 def registry() -> Registry:
-    return names.registry({n: _store_failures_retry(h) for n, h in HANDLERS.items()})
+    return names.registry(
+        {n: _store_failures_retry(h) for n, h in HANDLERS.items()}, {names.REPORT: report_cases}
+    )

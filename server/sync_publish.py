@@ -24,12 +24,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from shared_models.enums import Role
 from sync.server import Writer
 
-from .models import Case, CasePhoto, CaseReporter, Category
+from .models import Case, CasePhoto, CaseReporter, Category, Department
+from .services import city_cache
 from .services.actor import Actor
 from .sync_store import PENDING, SqlServerTx
 
@@ -37,9 +38,11 @@ CASES, MY_REPORTS, CATEGORIES = "cases", "my_reports", "categories"
 DISPATCHERS, PUBLIC = "role:dispatcher", "public"
 _PENDING = PENDING  # session.info key: {(collection, id)} touched, not published
 _BUSY = "cgt_sync_publishing"
-# session.info key: {case id: ([CasePhoto], [CaseReporter])} for cases inserted by this
-# transaction, so publishing them needs no query for what the transaction itself wrote.
+# session.info key: {case id: ([CasePhoto], [CaseReporter], [reporter id inserted by Core])}
+# for cases inserted by this transaction, so publishing them needs no query for what the
+# transaction itself wrote.
 _BORN = "cgt_sync_born"
+_INSERTED = "cgt_sync_inserted"  # session.info key: [(case, transaction)] from note_born
 _STAFF_VIEWER = Actor(None, Role.INSPECTOR)  # staff fields, no reporter contact
 _REPORTER_VIEWER = Actor(None, Role.CITIZEN)
 
@@ -86,15 +89,26 @@ def publish_case(w: Writer, s: Session, case_id: str) -> None:
         # (persistent: a row whose savepoint rolled back is no longer the case's)
         kept = sorted((p for p in born[0] if inspect(p).persistent), key=lambda p: p.added_at)
         photos = photo_refs((p.photo_sha256, p.kind) for p in kept)
-        reporters: Iterable[int] = [r.user_id for r in born[1] if inspect(r).persistent]
+        reporters: Iterable[int] = [
+            *born[2],
+            *(r.user_id for r in born[1] if inspect(r).persistent),
+        ]
     else:
         photos = photos_of(s, case.id)
         reporters = s.scalars(select(CaseReporter.user_id).where(CaseReporter.case_id == case.id))
-    staff = _plain({**case_view(s, case, _STAFF_VIEWER, w.now, detail=False), "photos": photos})
+    if isinstance(w.tx, SqlServerTx):  # both views' records in one read
+        w.tx.prefetch_records([(CASES, case.id), (MY_REPORTS, case.id)])
+    dept = s.get(Department, case.department_id) if case.department_id is not None else None
+    names: dict[str, dict[Any, Any]] = {
+        "categories": {case.category_code: city_cache.snapshot(s).category(case.category_code)},
+        "departments": {case.department_id: dept},
+    }
+    staff_view = case_view(s, case, _STAFF_VIEWER, w.now, detail=False, names=names)
+    staff = _plain({**staff_view, "photos": photos})
     _write_if_changed(w, CASES, case.id, staff, staff_audience(case))
     tags = {f"user:{u}" for u in reporters}
     if tags:
-        mine = case_view(s, case, _REPORTER_VIEWER, w.now, detail=False)
+        mine = case_view(s, case, _REPORTER_VIEWER, w.now, detail=False, names=names)
         _write_if_changed(w, MY_REPORTS, case.id, _plain({**mine, "photos": photos}), tags)
     _done(s, [(CASES, case.id)])
 
@@ -151,11 +165,39 @@ def _done(s: Session, keys: Iterable[tuple[str, str]]) -> None:
     pending.difference_update(keys)
 
 
+def note_born(s: Session, case: Case, reporter_ids: list[int]) -> None:
+    """A case the intake inserted with Core statements (no flush saw it): publish it like
+    one, with the reporters inserted beside it."""
+    if s.info.get(_BUSY):
+        return
+    s.info.setdefault(_BORN, {})[case.id] = ([], [], reporter_ids)
+    s.info.setdefault(_PENDING, set()).add((CASES, case.id))
+    inner = s.get_nested_transaction() or s.get_transaction()
+    s.info.setdefault(_INSERTED, []).append((case, inner))
+
+
+def _forget_rolled_back(s: Session, rolled_back: SessionTransaction) -> None:
+    """Cases made persistent by ``note_born`` inside a rolled-back savepoint leave the
+    session: their rows are gone, and a later look-up of the id must not find them."""
+    kept = []
+    for case, inner in s.info.get(_INSERTED, ()):
+        t = inner
+        while t is not None and t is not rolled_back:
+            t = t.parent
+        if t is None:
+            kept.append((case, inner))
+        elif case in s:
+            s.expunge(case)
+    s.info[_INSERTED] = kept
+
+
 def _note_born(s: Session, new: Iterable[object]) -> None:
-    born: dict[str, tuple[list[CasePhoto], list[CaseReporter]]] = s.info.setdefault(_BORN, {})
+    born: dict[str, tuple[list[CasePhoto], list[CaseReporter], list[int]]] = s.info.setdefault(
+        _BORN, {}
+    )
     for obj in new:
         if isinstance(obj, Case):
-            born.setdefault(obj.id, ([], []))
+            born.setdefault(obj.id, ([], [], []))
     for obj in new:
         if isinstance(obj, CasePhoto | CaseReporter) and obj.case_id in born:
             born[obj.case_id][isinstance(obj, CaseReporter)].append(obj)  # type: ignore[arg-type]
@@ -198,8 +240,15 @@ def install(factory: sessionmaker[Session], clock: Callable[[], datetime]) -> No
     def forget(s: Session) -> None:
         s.info.pop(_PENDING, None)
         s.info.pop(_BORN, None)
+        s.info.pop(_INSERTED, None)
+
+    def after_soft_rollback(s: Session, rolled_back: SessionTransaction) -> None:
+        if not rolled_back.nested:
+            forget(s)
+        elif s.info.get(_INSERTED):  # a savepoint (its pending keys are restored by its owner)
+            _forget_rolled_back(s, rolled_back)
 
     event.listen(factory, "after_flush", after_flush)
     event.listen(factory, "before_commit", before_commit)
     event.listen(factory, "after_commit", forget)
-    event.listen(factory, "after_rollback", forget)
+    event.listen(factory, "after_soft_rollback", after_soft_rollback)

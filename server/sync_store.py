@@ -40,6 +40,25 @@ _ONE = 1  # id of the single row of sync_counter and sync_meta
 PENDING = "cgt_sync_pending"
 
 
+# Statements of every push, built once (building one costs more than running it on SQLite).
+_R = SyncRecord.__table__
+# IN on each key column: primary-key seeks on both engines (a row-value IN over VALUES is a
+# table scan on SQLite); rows of the cross product nobody asked for are skipped.
+_RECORDS = select(_R).where(
+    _R.c.collection.in_(bindparam("collections", expanding=True)),
+    _R.c.id.in_(bindparam("ids", expanding=True)),
+)
+# PostgreSQL: locked, so two transactions publishing one record number it in turn
+_RECORDS_LOCKED = _RECORDS.with_for_update()
+_C = SyncCounter.__table__
+_BUMP = (
+    update(_C)
+    .where(_C.c.id == _ONE)
+    .values(value=_C.c.value + bindparam("n"))
+    .returning(_C.c.value)
+)
+
+
 def _insert(s: Session, model: Any) -> Any:
     dialect = s.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
@@ -152,17 +171,28 @@ class SqlServerTx:
 
     def get_record(self, collection: str, id: str) -> Record | None:
         key = (collection, id)
-        if key in self._records:
-            return self._records[key]
-        t = SyncRecord.__table__
-        stmt = select(t).where(t.c.collection == collection, t.c.id == id)
-        if self._pg:  # locked, so two transactions publishing one record number it in turn
-            stmt = stmt.with_for_update()
-        row = self.session.execute(stmt).first()
-        record = (
-            None
-            if row is None
-            else Record(
+        if key not in self._records:
+            self.prefetch_records([key])
+        return self._records[key]
+
+    def prefetch_records(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Read the records of ``keys`` not yet known to this transaction in one query (a push
+        publishing many new cases, or one case's two views), so ``get_record`` finds them."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._records]
+        if not wanted:
+            return
+        pending = set(wanted)
+        for k in wanted:
+            self._records[k] = None
+        rows = self.session.connection().execute(
+            _RECORDS_LOCKED if self._pg else _RECORDS,
+            {"collections": sorted({c for c, _ in wanted}), "ids": sorted({i for _, i in wanted})},
+        )
+        for row in rows:
+            key = (row.collection, row.id)
+            if key not in pending:
+                continue
+            record = Record(
                 row.collection,
                 row.id,
                 row.version,
@@ -170,11 +200,8 @@ class SqlServerTx:
                 frozenset(row.audience),
                 row.deleted,
             )
-        )
-        if record is not None:
             self._stored[key] = frozenset() if record.deleted else record.audience
-        self._records[key] = record
-        return record
+            self._records[key] = record
 
     def put_record(self, record: Record) -> None:
         key = (record.collection, record.id)
@@ -288,20 +315,14 @@ class SqlServerTx:
 
     def _take(self, n: int) -> int:
         s = self.session
-        bump = (
-            update(SyncCounter)
-            .where(SyncCounter.id == _ONE)
-            .values(value=SyncCounter.value + n)
-            .returning(SyncCounter.value)
-        )
-        top = s.execute(bump).scalar()
+        top = s.connection().execute(_BUMP, {"n": n}).scalar()
         if top is None:  # first change ever: create the row, then take numbers as usual
             s.execute(
                 _insert(s, SyncCounter)
                 .values(id=_ONE, value=0)
                 .on_conflict_do_nothing(index_elements=["id"])
             )
-            top = s.execute(bump).scalar_one()
+            top = s.connection().execute(_BUMP, {"n": n}).scalar_one()
         return int(top)
 
     def high_water(self) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from .mutations import Handler, LocalView, LocalWrite, Registry
+from .mutations import BatchHandler, Handler, LocalView, LocalWrite, Registry
 from .protocol import Json
 
 REPORT = "report_case.v1"
@@ -43,9 +43,13 @@ def local_report(view: LocalView, args: Json) -> Sequence[LocalWrite]:
     return [LocalWrite("my_reports", str(args.get("id", "")), data)]
 
 
-def registry(handlers: Mapping[str, Handler] | None = None) -> Registry:
-    """The registry of the case mutations; the server passes a handler for each name."""
-    handlers = handlers or {}
+def registry(
+    handlers: Mapping[str, Handler] | None = None,
+    batches: Mapping[str, BatchHandler] | None = None,
+) -> Registry:
+    """The registry of the case mutations; the server passes a handler for each name (and a
+    batch handler for those it can apply in bulk)."""
+    handlers, batches = handlers or {}, batches or {}
     reg = Registry()
     for name in NAMES:
         reg.register(
@@ -53,5 +57,6 @@ def registry(handlers: Mapping[str, Handler] | None = None) -> Registry:
             handlers.get(name),
             local=local_report if name == REPORT else None,
             photos=None if name == RATE else photos_in,
+            batch=batches.get(name),
         )
     return reg

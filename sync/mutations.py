@@ -41,6 +41,11 @@ class LocalView(Protocol):
 
 
 Handler = Callable[["MutationContext", Json], Json | None]
+# A batch handler applies a run of mutations of one name together (Core bulk statements
+# instead of a statement per row): it returns an outcome — a result, or the CgtError that
+# refuses it, having written nothing for it — for a prefix of the run, in order. The engine
+# runs the rest one by one through the plain handler (see ``sync.server._apply``).
+BatchHandler = Callable[[Sequence["MutationContext"], Sequence[Json]], Sequence["Json | CgtError"]]
 LocalApply = Callable[[LocalView, Json], Sequence[LocalWrite]]
 PhotosOf = Callable[[Json], Iterable[str]]
 
@@ -55,6 +60,7 @@ class MutationSpec:
     handler: Handler | None = None
     local: LocalApply | None = None
     photos: PhotosOf = _no_photos  # sha256s of the photos this mutation refers to
+    batch: BatchHandler | None = None  # optional bulk path beside ``handler``
 
 
 class Registry:
@@ -70,12 +76,15 @@ class Registry:
         *,
         local: LocalApply | None = None,
         photos: PhotosOf | None = None,
+        batch: BatchHandler | None = None,
     ) -> MutationSpec:
         if not _NAME.match(name):
             raise ValueError(f"mutation names look like 'report_case.v1', not {name!r}")
         if name in self._specs:
             raise ValueError(f"mutation {name!r} is already registered")
-        spec = MutationSpec(name, handler, local, photos or _no_photos)
+        if batch is not None and handler is None:
+            raise ValueError(f"mutation {name!r}: a batch handler needs the plain one too")
+        spec = MutationSpec(name, handler, local, photos or _no_photos, batch)
         self._specs[name] = spec
         return spec
 

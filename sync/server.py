@@ -179,6 +179,49 @@ def _run(ctx: MutationContext, registry: Registry, m: Mutation) -> Json:
         raise _Refused(CgtError("internal_error")) from error
 
 
+def _batch_run(
+    registry: Registry, mutations: list[Mutation], i: int, last: int, receipts: dict[int, Receipt]
+) -> list[Mutation]:
+    """The mutations from ``i`` on that one batch handler may take together: new (no receipt),
+    consecutive numbers after ``last``, one name with a batch handler."""
+    try:
+        spec = registry.get(mutations[i].name)
+    except CgtError:
+        return []
+    if spec.batch is None:
+        return []
+    run: list[Mutation] = []
+    for m in mutations[i:]:
+        if m.name != spec.name or m.seq in receipts or m.seq != last + len(run) + 1:
+            break
+        run.append(m)
+    return run if len(run) > 1 else []
+
+
+def _run_batch(
+    tx: ServerTx, registry: Registry, run: list[Mutation], peer: Peer, clock: Clock
+) -> list[tuple[MutationContext, Json | CgtError]]:
+    """A run through its batch handler in one savepoint; its outcomes for a prefix of the run.
+
+    Anything but a store that lost the whole transaction makes it as if the batch had not
+    been tried (the savepoint is undone): the plain path then takes those mutations one by
+    one, with every rule of a single mutation (a crash refuses only its own, P-8).
+    """
+    spec = registry.get(run[0].name)
+    assert spec.batch is not None
+    contexts = [MutationContext(tx, peer, m, clock()) for m in run]
+    try:
+        with tx.savepoint():
+            outcomes = list(spec.batch(contexts, [dict(m.args) for m in run]))
+    except TransactionLost:
+        raise
+    except Exception:
+        log.exception("batch of %d %s from %s failed; one by one", len(run), spec.name,
+                      run[0].client_id)  # fmt: skip
+        return []
+    return list(zip(contexts, outcomes[: len(run)], strict=False))
+
+
 def _apply(
     store: ServerStore,
     registry: Registry,
@@ -194,7 +237,8 @@ def _apply(
     change-log numbers last (rule C-3). A refusal undoes only its own savepoint (P-6, P-7).
     A store failure on a mutation after others were done stops the request there: what was
     done commits and the rest waits for the next push (P-5); on the first it fails the
-    request (P-8).
+    request (P-8). A run of mutations whose name has a batch handler goes through it first
+    (one savepoint for the run; a refusal in it has written nothing).
     """
     results: list[MutationResult] = []
     with store.transaction() as tx:
@@ -206,28 +250,56 @@ def _apply(
         new: list[Receipt] = []
         changes: list[NewChange] = []
         started = time.monotonic()
-        for m in mutations:
+
+        def applied(m: Mutation, ctx: MutationContext, result: Json) -> None:
+            echo = tuple(c for c in (view_for(ch, peer.audiences) for ch in ctx.changes) if c)
+            new.append(
+                Receipt(client_id, m.seq, m.name, Status.APPLIED, None, None, None, result,
+                        echo, ctx.now)
+            )  # fmt: skip
+            changes.extend(ctx.changes)
+            results.append(MutationResult(m.seq, Status.APPLIED, result=result, changes=echo))
+
+        def refused(m: Mutation, error: CgtError, now: datetime) -> None:
+            new.append(
+                Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
+                        error.message_zh, {}, (), now)
+            )  # fmt: skip
+            results.append(_result(m.seq, Status.REFUSED, error))
+
+        i = 0
+        while i < len(mutations):
+            m = mutations[i]
             receipt = receipts.get(m.seq)
             if receipt is not None:
                 results.append(_replay(receipt))
+                i += 1
                 continue
             if m.seq <= last:  # applied long ago, receipt pruned (P-9)
                 results.append(_result(m.seq, Status.DUPLICATE, CgtError("receipt_expired")))
+                i += 1
                 continue
             if m.seq != last + 1 or (new and time.monotonic() - started > budget):
                 break  # a gap (P-4), or out of time (P-5): the rest waits
+            run = _batch_run(registry, mutations, i, last, receipts)
+            done = _run_batch(tx, registry, run, peer, clock) if run else []
+            for ctx, outcome in done:
+                mutation = mutations[i]
+                if isinstance(outcome, CgtError):
+                    refused(mutation, outcome, ctx.now)
+                else:
+                    applied(mutation, ctx, outcome)
+                last = mutation.seq
+                i += 1
+            if done:
+                continue
             now = clock()
             ctx = MutationContext(tx, peer, m, now)
             try:
                 with tx.savepoint():
                     result = _run(ctx, registry, m)
-            except _Refused as refused:
-                error = refused.error  # the savepoint undid the handler's writes
-                new.append(
-                    Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
-                            error.message_zh, {}, (), now)
-                )  # fmt: skip
-                results.append(_result(m.seq, Status.REFUSED, error))
+            except _Refused as error:
+                refused(m, error.error, now)  # the savepoint undid the handler's writes
             except TransactionLost:
                 raise
             except SyncError:
@@ -235,14 +307,9 @@ def _apply(
                     raise
                 break
             else:
-                echo = tuple(c for c in (view_for(ch, peer.audiences) for ch in ctx.changes) if c)
-                new.append(
-                    Receipt(client_id, m.seq, m.name, Status.APPLIED, None, None, None, result,
-                            echo, now)
-                )  # fmt: skip
-                changes.extend(ctx.changes)
-                results.append(MutationResult(m.seq, Status.APPLIED, result=result, changes=echo))
+                applied(m, ctx, result)
             last = m.seq
+            i += 1
         if new:
             tx.put_receipts(new)
             tx.set_last_seq(client_id, last)

@@ -23,6 +23,7 @@ from ..models import Case, CaseEvent, CasePhoto, Category, Department, User
 from ..services import city
 from ..services.actor import Actor
 from ..services.cases import is_reporter
+from ..services.city_cache import CategoryInfo
 
 ROLE_LABEL = {
     "citizen": ("Citizen", "市民"),
@@ -97,7 +98,7 @@ class TimelineItem(Schema):
     data = fields.Dict()
 
 
-def _ref(obj: Category | Department | None) -> dict[str, str] | None:
+def _ref(obj: Category | CategoryInfo | Department | None) -> dict[str, str] | None:
     if obj is None:
         return None
     return {"code": obj.code, "name": obj.name, "name_en": obj.name_en}

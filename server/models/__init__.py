@@ -4,7 +4,7 @@ from ..db import Base
 from . import sync  # noqa: F401  (registers the sync tables)
 from .assessment import AssessmentAdjustment, AssessmentMonth, AssessmentScore
 from .cases import Case, CaseEvent, CasePhoto, CaseReporter, Supervision
-from .city import Area, Category, Department, GridCell, RoutingRule
+from .city import Area, Category, CityRevision, Department, GridCell, RoutingRule
 from .open311 import ApiKey, Open311Contact
 from .people import DeviceToken, OtpCode, User
 from .photos import Photo, PhotoUpload
@@ -21,6 +21,7 @@ __all__ = [
     "CasePhoto",
     "CaseReporter",
     "Category",
+    "CityRevision",
     "Department",
     "DeviceToken",
     "GridCell",

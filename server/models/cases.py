@@ -58,7 +58,18 @@ class Case(Base):
         Index("ix_cases_grid_deadline", "grid_code", "step_deadline", "id"),
         Index("ix_cases_cat_deadline", "category_code", "step_deadline", "id"),
         Index("ix_cases_inspector_deadline", "inspector_id", "step_deadline", "id"),
-        Index("ix_cases_lat_lon", "lat", "lon"),
+        # "Same problem?" (services.cases.near_open_cases): open cases of one category in a
+        # box, answered from the index alone.
+        Index(
+            "ix_cases_open_cat_lat_lon",
+            "category_code",
+            "lat",
+            "lon",
+            "created_at",
+            "id",
+            sqlite_where=text("step_deadline IS NOT NULL"),
+            postgresql_where=text("step_deadline IS NOT NULL"),
+        ),
         Index("ix_cases_created", "created_at", "id"),
         # Open cases counted per grid cell or per unit with their lights (the console's city
         # map, the indicator charts' map and light mix): answered from these small partial

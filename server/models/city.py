@@ -84,3 +84,14 @@ class RoutingRule(Base):
     category_prefix: Mapped[str] = mapped_column(String(16), default="")
     area_prefix: Mapped[str] = mapped_column(String(15), default="")
     department_code: Mapped[str] = mapped_column(String(32))
+
+
+class CityRevision(Base):
+    """One row whose token changes with every transaction that changes a category or a grid
+    cell, so each process's in-memory copy of them (``server.services.city_cache``) can tell
+    with one primary-key read whether it is still current."""
+
+    __tablename__ = "city_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

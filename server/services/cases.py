@@ -7,31 +7,31 @@ caller owns the transaction, so a refused action writes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from shared_models.enums import STEP_OF_STATE, CaseSource, CaseState, PhotoKind, Role, Step
+from shared_models.enums import STEP_OF_STATE, CaseState, PhotoKind, Role
 from shared_models.errors import Conflict, Forbidden, InvalidInput
-from shared_models.geo import bbox_around, distance_m, to_wgs84
 
 from ..domain import workflow
-from ..domain.calendar import step_times
-from ..models import Case, CaseEvent, CaseReporter, Category, Department, Supervision, User
-from . import city, photos
+from ..models import Case, CaseEvent, CaseReporter, Department, Supervision, User
+from . import city, city_cache, photos
 from .actor import Actor
+from .case_intake import (  # noqa: F401  (the intake use case, re-exported)
+    SOURCE_OF_ROLE,
+    STAFF_SOURCES,
+    ReportOutcome,
+    find_candidates,
+    report,
+    start_step,
+)
+from .city_cache import CategoryInfo
 from .context import CaseContext
 from .visibility import load_visible
 
-SOURCE_OF_ROLE = {
-    Role.CITIZEN: CaseSource.CITIZEN,
-    Role.MERCHANT: CaseSource.CITIZEN,
-    Role.INSPECTOR: CaseSource.INSPECTOR,
-}
-STAFF_SOURCES = {CaseSource.HOTLINE, CaseSource.FRONTAGE, CaseSource.TOILET, CaseSource.OPEN311}
 PHOTO_KIND_OF_ACTION = {
     "verify": PhotoKind.VERIFY,
     "handle": PhotoKind.AFTER,
@@ -40,31 +40,11 @@ PHOTO_KIND_OF_ACTION = {
 }
 
 
-@dataclass
-class ReportOutcome:
-    case: Case
-    created: bool
-    candidates: list[tuple[Case, float]] = field(default_factory=list)
-    category: Category | None = None  # held here so presenting the case needs no re-read
+def _category(s: Session, code: str) -> CategoryInfo:
+    return city_cache.category(s, code)
 
 
-def _category(s: Session, code: str) -> Category:
-    cat = s.get(Category, code)
-    if cat is None or not cat.active:
-        raise InvalidInput(
-            "unknown_category", errors={"category_code": ["Unknown. 未知类别。"]}, category=code
-        )
-    return cat
-
-
-def _start_step(case: Case, step: Step, cat: Category, ctx: CaseContext) -> None:
-    hours = float(cat.limits[step.value])
-    warn_at, deadline = step_times(ctx.calendar, ctx.now, hours, cat.time_unit, ctx.warn_share)
-    case.step, case.step_started_at = step.value, ctx.now
-    case.step_warn_at, case.step_deadline = warn_at, deadline
-
-
-def _enter(case: Case, to_state: CaseState, cat: Category, ctx: CaseContext) -> dict[str, Any]:
+def _enter(case: Case, to_state: CaseState, cat: CategoryInfo, ctx: CaseContext) -> dict[str, Any]:
     """Move to ``to_state``; restart the step clock when the step changes.
 
     Returns the completed step's record (step, deadline, on_time) for the audit event.
@@ -82,7 +62,7 @@ def _enter(case: Case, to_state: CaseState, cat: Category, ctx: CaseContext) -> 
     if new_step is None:
         case.step = case.step_started_at = case.step_warn_at = case.step_deadline = None
     elif new_step.value != old_step:
-        _start_step(case, new_step, cat, ctx)
+        start_step(case, new_step, cat, ctx)
     case.updated_at = ctx.now
     return done
 
@@ -116,91 +96,6 @@ def _event(
     s.add(ev)
     s.flush()
     return ev
-
-
-def _same_report(case: Case, actor: Actor, data: dict[str, Any], lat: float, lon: float) -> bool:
-    return (
-        case.reporter_id == actor.id
-        and case.category_code == data["category_code"]
-        and abs(case.lat - lat) < 1e-7
-        and abs(case.lon - lon) < 1e-7
-        and case.description == data.get("description", "")
-    )
-
-
-def report(
-    s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext, fresh: bool = False
-) -> ReportOutcome:
-    """File a new case (信息采集); repeating the same report with the same id is harmless.
-
-    ``fresh`` skips the look-up for an earlier copy: for callers that retry on the primary
-    key's IntegrityError with ``fresh=False``, saving a query on every new report.
-    """
-    lat, lon = to_wgs84(data["lat"], data["lon"], data.get("coord_system", "wgs84"))
-    existing = None if fresh else s.get(Case, data["id"])
-    if existing is not None:
-        if _same_report(existing, actor, data, lat, lon):
-            return ReportOutcome(existing, False, find_candidates(s, existing, ctx))
-        raise Conflict("duplicate_id")
-    cat = _category(s, data["category_code"])
-    cell = city.locate(s, lat, lon)
-    if cell is None:
-        raise InvalidInput("outside_city", errors={"lat": ["Outside the city. 不在本市范围内。"]})
-    source = SOURCE_OF_ROLE.get(actor.role)
-    if source is None:  # the command centre files hotline and other channels' cases
-        source = CaseSource(data.get("source") or CaseSource.HOTLINE)
-        if source not in STAFF_SOURCES:
-            raise InvalidInput(errors={"source": ["Not a staff channel. 非受理渠道。"]})
-    shas = list(dict.fromkeys(data.get("photos") or []))
-    if source is CaseSource.INSPECTOR and not shas:
-        raise InvalidInput("evidence_required", errors={"photos": ["Required. 必须上传照片。"]})
-    case = Case(
-        id=data["id"],
-        state=CaseState.REPORTED.value,
-        source=source.value,
-        category_code=cat.code,
-        lat=lat,
-        lon=lon,
-        coord_system="wgs84",
-        address=data.get("address", ""),
-        grid_code=cell.code,
-        district_code=cell.district_code,
-        description=data.get("description", ""),
-        reporter_id=actor.id if actor.role in SOURCE_OF_ROLE else None,
-        verified=True if source is CaseSource.INSPECTOR else None,
-        created_at=ctx.now,
-        updated_at=ctx.now,
-        rework_count=0,
-        reopen_count=0,
-        return_count=0,
-    )
-    _start_step(case, Step.REGISTER, cat, ctx)
-    s.add(case)
-    if case.reporter_id is not None:
-        s.add(CaseReporter(case_id=case.id, user_id=case.reporter_id, reported_at=ctx.now))
-    ev = _event(s, case, actor, "report", None, ctx, data={"source": source.value})
-    if shas:
-        photos.attach_photos(s, case.id, shas, PhotoKind.REPORT, ev.id, ctx.now)
-    return ReportOutcome(case, True, find_candidates(s, case, ctx), cat)
-
-
-def find_candidates(s: Session, case: Case, ctx: CaseContext) -> list[tuple[Case, float]]:
-    """Open cases of the same category within the duplicate radius ("same problem?")."""
-    min_lat, min_lon, max_lat, max_lon = bbox_around(case.lat, case.lon, ctx.duplicate_radius_m)
-    rows = s.scalars(
-        select(Case)
-        .where(
-            Case.lat.between(min_lat, max_lat),
-            Case.lon.between(min_lon, max_lon),
-            Case.category_code == case.category_code,
-            Case.step_deadline.is_not(None),
-            Case.id != case.id,
-        )
-        .limit(50)
-    )
-    found = [(c, distance_m(case.lat, case.lon, c.lat, c.lon)) for c in rows]
-    near = [(c, d) for c, d in found if d <= ctx.duplicate_radius_m]
-    return sorted(near, key=lambda cd: (cd[1], cd[0].created_at))[:5]
 
 
 def is_reporter(s: Session, case_id: str, user_id: int | None) -> bool:

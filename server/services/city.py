@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from shared_models import catalogue
 from shared_models.enums import PHONE_ROLES, Role
 from shared_models.errors import InvalidInput
-from shared_models.geo import point_in_polygon, valid_lat_lon
 
 from ..models import Area, Category, Department, GridCell, RoutingRule, User
+from . import city_cache
 from .auth import check_phone
+from .city_cache import CellInfo
 from .city_import import KEYWORD_SEPARATOR, Problems
 
 __all__ = ["KEYWORD_SEPARATOR", "create_user", "grid_inspector", "locate", "place_of", "route"]
@@ -59,20 +60,9 @@ def search_categories(
     return sorted(ranked, key=lambda rc: (rc[0], rc[1].code))
 
 
-def locate(s: Session, lat: float, lon: float) -> GridCell | None:
+def locate(s: Session, lat: float, lon: float) -> CellInfo | None:
     """The grid cell containing a WGS-84 point, or None outside the city's grid."""
-    if not valid_lat_lon(lat, lon):
-        raise InvalidInput(errors={"lat": ["Out of range. 坐标超出范围。"]})
-    candidates = s.scalars(
-        select(GridCell)
-        .where(GridCell.min_lat <= lat, GridCell.max_lat >= lat)
-        .where(GridCell.min_lon <= lon, GridCell.max_lon >= lon)
-        .order_by(GridCell.code)
-    )
-    for cell in candidates:
-        if not cell.polygon or point_in_polygon(lat, lon, [(p[0], p[1]) for p in cell.polygon]):
-            return cell
-    return None
+    return city_cache.locate(s, lat, lon)
 
 
 @dataclass(frozen=True)
@@ -89,7 +79,7 @@ class Place:
     district_name: str
 
 
-def place_of(s: Session, cell: GridCell) -> Place:
+def place_of(s: Session, cell: CellInfo) -> Place:
     codes = (cell.community_code, cell.community_code[:9], cell.district_code)
     names = {a.code: a.name for a in s.scalars(select(Area).where(Area.code.in_(codes)))}
     return Place(

@@ -22,7 +22,9 @@ def upload_photo(client: FlaskClient, headers: dict[str, str]) -> str:
     """Upload a small, unique JPEG and return its sha256."""
     n = next(_colour)
     buf = io.BytesIO()
-    Image.new("RGB", (32, 24), (n % 256, (n // 256) % 256, 77)).save(buf, "JPEG")
+    # the number in a JPEG comment too: close colours can compress to the same bytes
+    image = Image.new("RGB", (32, 24), (n % 256, (n // 256) % 256, 77))
+    image.save(buf, "JPEG", comment=f"test photo {n}".encode())
     resp = client.post(
         "/api/photos", data=buf.getvalue(), headers={**headers, "Content-Type": "image/jpeg"}
     )

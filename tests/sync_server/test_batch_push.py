@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import event, func, select
 
 from server.models.sync import SyncChange, SyncReceipt, SyncRecord
-from shared_models.errors import Conflict
+from shared_models.errors import Conflict, InvalidInput
 from sync.errors import SyncError
+from sync.mutations import Registry
 from sync.protocol import Mutation, PushRequest, Status
 from sync.server import MutationContext, SyncServer, apply_push
 from sync.testkit import FixedClock
@@ -106,3 +107,68 @@ def test_a_push_out_of_time_answers_what_it_did(world: SqlWorld) -> None:
     assert [r.seq for r in response.results] == [1]
     rest = _push(server, _open(2, "b"), _open(3, "c"))
     assert [r.status for r in rest.results] == [Status.APPLIED, Status.APPLIED]
+
+
+# ---------------------------------------------------------------- batch handlers
+
+
+def _open_all(contexts: Any, args: Any) -> list[Any]:
+    """A batch ``open_case``: refuses a blank title as an outcome; "stop" ends its prefix."""
+    out: list[Any] = []
+    for ctx, a in zip(contexts, args, strict=True):
+        if a["title"] == "stop":
+            break
+        if not a["title"].strip():
+            out.append(InvalidInput(errors={"title": "required"}))
+            continue
+        out.append(domain.open_case(ctx, a))
+    return out
+
+
+def _explode_all(contexts: Any, args: Any) -> list[Any]:
+    contexts[0].write("cases", "half", {"title": "x"}, {domain.DISPATCHERS})
+    raise RuntimeError("a bug in the bulk path")
+
+
+def _batch_server(world: SqlWorld, batch: Any) -> SyncServer:
+    reg = Registry()
+    reg.register("open_case.v1", domain.open_case, batch=batch)
+    reg.register("note_case.v1", domain.note_case)
+    return SyncServer(world.store, reg, world.clock)
+
+
+def test_a_batch_answers_as_one_by_one_and_a_refusal_in_it_writes_nothing(
+    world: SqlWorld,
+) -> None:
+    server = _batch_server(world, _open_all)
+    blank = (3, "open_case.v1", {"id": "x", "title": " ", "grid": "g1"})
+    stop = (4, "open_case.v1", {"id": "d", "title": "stop", "grid": "g1"})
+    note = (6, "note_case.v1", {"id": "a", "note_id": "n1"})
+    muts = (_open(1, "a"), _open(2, "b"), blank, stop, _open(5, "c"), note, _open(7, "e"))
+    response = _push(server, *muts)
+    assert [r.status for r in response.results] == [
+        Status.APPLIED, Status.APPLIED, Status.REFUSED, Status.APPLIED, Status.APPLIED,
+        Status.APPLIED, Status.APPLIED,
+    ]  # fmt: skip
+    assert response.results[2].code == "validation_failed"
+    records = world.store.records()
+    assert set(records) == {("cases", k) for k in "abcde"}  # "stop" went one by one
+    assert records[("cases", "a")].data["notes"] == ["n1"]
+    assert _count(world, SyncReceipt) == 7 and _count(world, SyncChange) == 6
+    again = _push(server, *muts)
+    assert [r.status for r in again.results] == [
+        Status.DUPLICATE, Status.DUPLICATE, Status.REFUSED, Status.DUPLICATE, Status.DUPLICATE,
+        Status.DUPLICATE, Status.DUPLICATE,
+    ]  # fmt: skip
+    assert [r.changes for r in again.results] == [r.changes for r in response.results]
+
+
+def test_a_crashing_batch_is_undone_and_its_mutations_go_one_by_one(world: SqlWorld) -> None:
+    server = _batch_server(world, _explode_all)
+    blank = (2, "open_case.v1", {"id": "x", "title": " ", "grid": "g1"})
+    response = _push(server, _open(1, "a"), blank, _open(3, "b"))
+    assert [r.status for r in response.results] == [
+        Status.APPLIED, Status.REFUSED, Status.APPLIED,
+    ]  # fmt: skip
+    assert set(world.store.records()) == {("cases", "a"), ("cases", "b")}  # no "half"
+    assert _count(world, SyncChange) == 2
