@@ -34,7 +34,7 @@ from .services import photos as photo_svc
 from .services.actor import Actor
 from .services.context import CaseContext
 from .services.visibility import load_visible
-from .sync_publish import CASES, MY_REPORTS, publish, publish_pending
+from .sync_publish import CASES, MY_REPORTS, publish_pending, publish_views
 from .sync_store import SqlServerTx
 
 
@@ -137,7 +137,8 @@ def report_cases(
             continue
         new, same_problem = outcome
         case = new.case
-        publish(ctx, s, [(CASES, case.id)])
+        reporters = [new.reporter["user_id"]] if new.reporter else []
+        publish_views(ctx, s, case, [], reporters)
         results.append(
             {
                 "case_id": case.id,

@@ -47,14 +47,19 @@ _STAFF_VIEWER = Actor(None, Role.INSPECTOR)  # staff fields, no reporter contact
 _REPORTER_VIEWER = Actor(None, Role.CITIZEN)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready: datetimes as ISO 8601 text, containers walked."""
+    if isinstance(value, _SCALARS):  # most values of a view: no call per value for them
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: v if isinstance(v, _SCALARS) else _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [v if isinstance(v, _SCALARS) else _plain(v) for v in value]
     return value
 
 
@@ -78,7 +83,7 @@ def _write_if_changed(w: Writer, collection: str, id: str, data: Any, audience: 
 
 def publish_case(w: Writer, s: Session, case_id: str) -> None:
     """Write the device-facing copies of one case (staff view, reporters' view)."""
-    from .api.case_views import case_view, photo_refs, photos_of
+    from .api.case_views import photo_refs, photos_of
 
     s.flush()
     case = s.get(Case, case_id)
@@ -96,6 +101,17 @@ def publish_case(w: Writer, s: Session, case_id: str) -> None:
     else:
         photos = photos_of(s, case.id)
         reporters = s.scalars(select(CaseReporter.user_id).where(CaseReporter.case_id == case.id))
+    publish_views(w, s, case, photos, reporters)
+    _done(s, [(CASES, case.id)])
+
+
+def publish_views(
+    w: Writer, s: Session, case: Any, photos: list[dict[str, str]], reporters: Iterable[int]
+) -> None:
+    """Write a case's two device-facing records from the case as given (a ``Case``, or the
+    row the intake's bulk path inserted), its photo links and its reporters' user ids."""
+    from .api.case_views import case_view
+
     if isinstance(w.tx, SqlServerTx):  # both views' records in one read
         w.tx.prefetch_records([(CASES, case.id), (MY_REPORTS, case.id)])
     dept = s.get(Department, case.department_id) if case.department_id is not None else None
@@ -110,7 +126,6 @@ def publish_case(w: Writer, s: Session, case_id: str) -> None:
     if tags:
         mine = case_view(s, case, _REPORTER_VIEWER, w.now, detail=False, names=names)
         _write_if_changed(w, MY_REPORTS, case.id, _plain({**mine, "photos": photos}), tags)
-    _done(s, [(CASES, case.id)])
 
 
 def publish_category(w: Writer, s: Session, code: str) -> None:

@@ -39,9 +39,9 @@ def current_actor() -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated()
-    user, tok = auth_service.authenticate(session(), token.strip(), clock.now())
-    g.actor = Actor(user.id, Role(user.role), user.department_id, user.display_name)
-    g.device_token_id = tok.id
+    who = auth_service.authenticate(session(), token.strip(), clock.now())
+    g.actor = Actor(who.user_id, Role(who.role), who.department_id, who.display_name)
+    g.device_token_id = who.token_id
     return g.actor
 
 

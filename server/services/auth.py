@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from shared_models.enums import PHONE_ROLES, Role
@@ -200,21 +200,45 @@ def refresh_tokens(s: Session, refresh: str, cfg: AuthSettings, now: datetime) -
     return issue_tokens(s, user, tok.device_id, tok.device_name, cfg, now)
 
 
-def authenticate(s: Session, access: str, now: datetime) -> tuple[User, DeviceToken]:
+@dataclass(frozen=True)
+class Signed:
+    """Who an access token belongs to (the fields every request needs, no ORM objects)."""
+
+    user_id: int
+    role: str
+    department_id: int | None
+    display_name: str
+    token_id: int
+
+
+_T, _U = DeviceToken.__table__, User.__table__
+# Built once: it runs on every request.
+_BY_ACCESS = (
+    select(
+        _T.c.id,
+        _T.c.revoked_at,
+        _T.c.access_expires_at,
+        _U.c.id.label("user_id"),
+        _U.c.role,
+        _U.c.department_id,
+        _U.c.display_name,
+        _U.c.active,
+    )  # fmt: skip
+    .join(_U, _U.c.id == _T.c.user_id)
+    .where(_T.c.access_hash == bindparam("access_hash"))
+)
+
+
+def authenticate(s: Session, access: str, now: datetime) -> Signed:
     """The user and device behind an access token; one query, as it runs on every request."""
-    row = s.execute(
-        select(DeviceToken, User)
-        .join(User, User.id == DeviceToken.user_id)
-        .where(DeviceToken.access_hash == digest(access))
-    ).first()
-    if row is None or row[0].revoked_at is not None:
+    row = s.connection().execute(_BY_ACCESS, {"access_hash": digest(access)}).first()
+    if row is None or row.revoked_at is not None:
         raise NotAuthenticated()
-    tok, user = row
-    if tok.access_expires_at <= now:
+    if row.access_expires_at <= now:
         raise NotAuthenticated("token_expired")
-    if not user.active:
+    if not row.active:
         raise NotAuthenticated("account_disabled")
-    return user, tok
+    return Signed(row.user_id, row.role, row.department_id, row.display_name, row.id)
 
 
 def revoke(s: Session, user_id: int, token_id: int, now: datetime) -> bool:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Float, Integer, String, bindparam, column, insert, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from shared_models.enums import CaseSource, CaseState, PhotoKind, Role, Step
 from shared_models.errors import CgtError, Conflict, InvalidInput
 from shared_models.geo import bbox_around, distance_m, to_wgs84
 
+from ..db import UTCDateTime
 from ..domain.calendar import step_times
 from ..models import Case, CaseEvent, CaseReporter
 from ..sync_publish import note_born
@@ -64,7 +67,7 @@ class ReportOutcome:
     category: CategoryInfo | None = None  # held here so presenting the case needs no re-read
 
 
-def start_step(case: Case, step: Step, cat: CategoryInfo, ctx: CaseContext) -> None:
+def start_step(case: Case | CaseRow, step: Step, cat: CategoryInfo, ctx: CaseContext) -> None:
     hours = float(cat.limits[step.value])
     warn_at, deadline = step_times(ctx.calendar, ctx.now, hours, cat.time_unit, ctx.warn_share)
     case.step, case.step_started_at = step.value, ctx.now
@@ -81,11 +84,21 @@ def _same_report(case: Case, actor: Actor, data: dict[str, Any], lat: float, lon
     )
 
 
+class CaseRow(SimpleNamespace):
+    """A new case's column values as attributes (read like a ``Case``; no ORM state)."""
+
+    id: str
+    category_code: str
+    lat: float
+    lon: float
+    created_at: datetime
+
+
 @dataclass
 class NewCase:
     """A validated report, ready to insert: the case and what goes with it."""
 
-    case: Case
+    case: CaseRow
     category: CategoryInfo
     event: dict[str, Any]
     reporter: dict[str, Any] | None
@@ -108,7 +121,7 @@ def prepare(s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext) ->
     shas = list(dict.fromkeys(data.get("photos") or []))
     if source is CaseSource.INSPECTOR and not shas:
         raise InvalidInput("evidence_required", errors={"photos": ["Required. 必须上传照片。"]})
-    case = Case(
+    case = CaseRow(
         id=data["id"],
         version=1,
         state=CaseState.REPORTED.value,
@@ -165,30 +178,39 @@ def prepare(s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext) ->
     return NewCase(case, cat, event, reporter, shas)
 
 
-_CASE_COLUMNS = [c.key for c in _cases.columns]
+def insert_new(
+    s: Session, new: list[NewCase], ctx: CaseContext, persist: bool = True
+) -> list[Case]:
+    """Insert prepared reports, one ``executemany`` per table.
 
-
-def insert_new(s: Session, new: list[NewCase], ctx: CaseContext) -> None:
-    """Insert prepared reports: one ``executemany`` per table, then make each case object
-    persistent in the session (no re-read) and tell the sync publisher about it."""
+    ``persist``: hand back each case as a ``Case`` made persistent in the session without a
+    second write, and tell the sync publisher about it as its flush hook would have been
+    told. Without it (the bulk path, which publishes its rows itself) no ORM object is made.
+    """
     if not new:
-        return
+        return []
     conn = s.connection()
-    conn.execute(INSERT_CASE, [{k: getattr(n.case, k) for k in _CASE_COLUMNS} for n in new])
-    for n in new:
-        make_transient_to_detached(n.case)
-        s.add(n.case)
-        note_born(s, n.case, [n.reporter["user_id"]] if n.reporter else [])
+    conn.execute(INSERT_CASE, [vars(n.case) for n in new])
+    cases = []
+    if persist:
+        for n in new:
+            case = Case(**vars(n.case))
+            make_transient_to_detached(case)
+            s.add(case)
+            note_born(s, case, [n.reporter["user_id"]] if n.reporter else [])
+            cases.append(case)
     plain = [n for n in new if not n.photos]
     if plain:
         conn.execute(INSERT_EVENT, [n.event for n in plain])
     for n in new:
         if n.photos:  # the photos name their event: insert it alone to learn its id
+            assert persist, "the bulk path leaves reports with photos to report()"
             event_id = conn.execute(INSERT_EVENT, n.event).inserted_primary_key[0]
             photos.attach_photos(s, n.case.id, n.photos, PhotoKind.REPORT, event_id, ctx.now)
     reporters = [n.reporter for n in new if n.reporter is not None]
     if reporters:
         conn.execute(INSERT_REPORTER, reporters)
+    return cases
 
 
 def report(
@@ -206,8 +228,8 @@ def report(
             return ReportOutcome(existing, False, find_candidates(s, existing, ctx))
         raise Conflict("duplicate_id")
     new = prepare(s, actor, data, ctx)
-    insert_new(s, [new], ctx)
-    return ReportOutcome(new.case, True, find_candidates(s, new.case, ctx), new.category)
+    (case,) = insert_new(s, [new], ctx)
+    return ReportOutcome(case, True, find_candidates(s, case, ctx), new.category)
 
 
 def find_candidates(s: Session, case: Case, ctx: CaseContext) -> list[tuple[Case, float]]:
@@ -274,23 +296,30 @@ def report_many(
     """
     ids = [it["id"] for it in items if isinstance(it, dict)]
     taken = set(s.connection().execute(TAKEN, {"ids": ids}).scalars()) if ids else set()
-    out: list[tuple[NewCase, list[str]] | CgtError] = []
-    new: list[NewCase] = []
-    earlier: dict[str, list[Case]] = {}  # this run's new cases by category
+    checked: list[tuple[NewCase, CaseContext] | CgtError] = []
     for item, ctx in zip(items, contexts, strict=True):
         if isinstance(item, CgtError):
-            out.append(item)
+            checked.append(item)
             continue
         if item["id"] in taken or item.get("photos"):
             break
         try:
-            n = prepare(s, actor, item, ctx)
+            checked.append((prepare(s, actor, item, ctx), ctx))
         except CgtError as error:
-            out.append(error)
+            checked.append(error)
             continue
+        taken.add(item["id"])
+    new = [c for c in checked if not isinstance(c, CgtError)]
+    boxes = [box(n.case.id, n.case.category_code, n.case.lat, n.case.lon, ctx) for n, ctx in new]
+    found = iter(zip(boxes, near_open_many(s, boxes), strict=True))
+    earlier: dict[str, list[CaseRow]] = {}  # this run's new cases by category
+    out: list[tuple[NewCase, list[str]] | CgtError] = []
+    for c in checked:
+        if isinstance(c, CgtError):
+            out.append(c)
+            continue
+        (n, ctx), (where, rows) = c, next(found)
         case = n.case
-        where = box(case.id, case.category_code, case.lat, case.lon, ctx)
-        rows = [tuple(r) for r in s.connection().execute(NEAR_OPEN, where)]
         rows += [  # this run's earlier reports are open cases too (not yet in the table)
             (p.id, p.lat, p.lon, p.created_at)
             for p in earlier.get(case.category_code, ())
@@ -298,10 +327,43 @@ def report_many(
             and where["min_lon"] <= p.lon <= where["max_lon"]
         ]
         near = nearest(case.lat, case.lon, rows, ctx)
-        taken.add(case.id)
-        new.append(n)
         earlier.setdefault(case.category_code, []).append(case)
         out.append((n, [i for i, _ in near]))
-    if new:
-        insert_new(s, new, contexts[0])
+    insert_new(s, [n for n, _ in new], contexts[0], persist=False)
     return out
+
+
+_NEAR_ARM = (
+    "SELECT * FROM (SELECT {i} AS k, id, lat, lon, created_at FROM cases"
+    " WHERE category_code = :c{i} AND lat BETWEEN :a{i} AND :b{i}"
+    " AND lon BETWEEN :d{i} AND :e{i} AND step_deadline IS NOT NULL LIMIT {limit}) AS n{i}"
+)
+_near_many: dict[int, Any] = {}
+
+
+def near_open_many(s: Session, boxes: list[dict[str, Any]]) -> list[list[tuple[Any, ...]]]:
+    """``NEAR_OPEN`` for many boxes in one statement (a ``UNION ALL`` of the same index
+    look-up per box): the rows ``(id, lat, lon, created_at)`` of each box, in order."""
+    found: list[list[tuple[Any, ...]]] = [[] for _ in boxes]
+    if not boxes:
+        return found
+    stmt = _near_many.get(len(boxes))
+    if stmt is None:
+        arms = (_NEAR_ARM.format(i=i, limit=MAX_SCANNED) for i in range(len(boxes)))
+        stmt = text(" UNION ALL ".join(arms)).columns(
+            column("k", Integer),
+            column("id", String),
+            column("lat", Float),
+            column("lon", Float),
+            column("created_at", UTCDateTime),
+        )
+        _near_many[len(boxes)] = stmt
+    params: dict[str, Any] = {}
+    for i, b in enumerate(boxes):
+        params.update(
+            {f"c{i}": b["category"], f"a{i}": b["min_lat"], f"b{i}": b["max_lat"],
+             f"d{i}": b["min_lon"], f"e{i}": b["max_lon"]}
+        )  # fmt: skip
+    for k, *row in s.connection().execute(stmt, params):
+        found[k].append(tuple(row))
+    return found
