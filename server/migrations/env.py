@@ -19,7 +19,7 @@ from sqlalchemy.types import TypeDecorator
 
 from server.db import make_engine
 from server.models import Base
-from server.models.sync import schema_filter
+from server.models.search import schema_filter
 
 config = context.config
 target_metadata = Base.metadata

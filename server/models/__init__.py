@@ -1,7 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
 from ..db import Base
-from . import sync  # noqa: F401  (registers the sync tables)
+from . import search, sync  # noqa: F401  (sync tables; the text-search index of open cases)
 from .assessment import AssessmentAdjustment, AssessmentMonth, AssessmentScore
 from .cases import Case, CaseEvent, CasePhoto, CaseReporter, Supervision
 from .city import Area, Category, CityRevision, Department, GridCell, RoutingRule

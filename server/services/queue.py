@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select, tuple_
+from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from shared_models.enums import CaseState, Light, Role
@@ -19,6 +19,7 @@ from shared_models.errors import Forbidden
 
 from ..models import Case, CaseReporter, Category, Department, Supervision
 from .actor import Actor
+from .case_search import text_clause
 from .visibility import scope_clause
 
 
@@ -60,7 +61,8 @@ def queue(
     finals = {CaseState.CLOSED.value, CaseState.REJECTED.value, CaseState.MERGED.value}
     if f.states:
         stmt = stmt.where(Case.state.in_(f.states))
-    if not f.states or not set(f.states) & finals:
+    open_only = not f.states or not set(f.states) & finals
+    if open_only:
         stmt = stmt.where(Case.step_deadline.is_not(None))
     if f.light is Light.RED:
         stmt = stmt.where(Case.step_deadline <= now)
@@ -78,12 +80,7 @@ def queue(
     if f.source:
         stmt = stmt.where(Case.source == f.source)
     if f.text:
-        stmt = stmt.where(
-            or_(
-                Case.address.contains(f.text, autoescape=True),
-                Case.description.contains(f.text, autoescape=True),
-            )
-        )
+        stmt = stmt.where(text_clause(s, f.text, open_only))
     if f.supervised is not None:
         sup = exists().where(Supervision.case_id == Case.id)
         stmt = stmt.where(sup if f.supervised else ~sup)

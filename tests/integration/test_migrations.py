@@ -19,7 +19,7 @@ from server import create_app
 from server.commands.db import alembic_config, downgrade, upgrade
 from server.db import make_engine
 from server.models import Base
-from server.models.sync import schema_filter
+from server.models.search import SEARCH_TABLES, SQLITE_TRIGGERS, schema_filter
 
 from .pg import scratch_database
 
@@ -47,7 +47,7 @@ def _schema_diff(url: str) -> list[object]:
 def _tables(url: str) -> set[str]:
     engine = make_engine(url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        return set(inspect(engine).get_table_names()) - {"alembic_version"} - SEARCH_TABLES
     finally:
         engine.dispose()
 
@@ -99,3 +99,36 @@ def test_db_commands_migrate_the_apps_database(tmp_path: Path) -> None:
     assert _tables(url) == set(Base.metadata.tables)
     assert runner.invoke(args=["cgt", "db-downgrade", "--revision", "base"]).exit_code == 0
     assert _tables(url) == set()
+
+
+def test_search_index_is_filled_from_open_cases_and_kept_by_triggers(tmp_path: Path) -> None:
+    """Migration b7e41c9d2a6f indexes the open cases already there; its triggers exist at head
+    (a later batch migration that copies ``cases`` would drop them: this test says so)."""
+    import sqlite3
+
+    path = tmp_path / "search.sqlite3"
+    upgrade(f"sqlite:///{path}", "5c0f3e9a7b21")
+    columns = (
+        "id, version, state, source, category_code, lat, lon, coord_system, address, "
+        "description, created_at, updated_at, rework_count, reopen_count, return_count, "
+        "step_deadline"
+    )
+    with sqlite3.connect(path) as raw:
+        for cid, state, deadline in (("open", "reported", "2026-11-21"), ("done", "closed", None)):
+            raw.execute(
+                f"INSERT INTO cases ({columns}) VALUES "
+                "(?, 1, ?, 'hotline', 'x', 0, 0, 'wgs84', '建设路1号', '垃圾', "
+                "'2026-11-20', '2026-11-20', 0, 0, 0, ?)",
+                (cid, state, deadline),
+            )
+    upgrade(f"sqlite:///{path}", "head")
+    with sqlite3.connect(path) as raw:
+        triggers = {
+            r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
+        assert set(SQLITE_TRIGGERS) <= triggers
+        found = raw.execute(
+            "SELECT c.id FROM case_search JOIN cases c ON c.rowid = case_search.rowid "
+            "WHERE case_search MATCH '\"建设路\"'"
+        ).fetchall()
+        assert found == [("open",)]

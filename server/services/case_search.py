@@ -1,0 +1,86 @@
+"""Text search of open cases (``q=``): the engine's trigram index finds the candidates, the
+plain ``LIKE`` decides.
+
+The meaning of a search is the ``LIKE '%q%'`` on the address or the description (with ``%``,
+``_`` and the escape character taken literally), exactly as before the index: on SQLite
+``LIKE`` ignores the case of ASCII letters, on PostgreSQL it does not. The index only narrows
+which rows that ``LIKE`` reads (``server/models/search.py``):
+
+- **SQLite** (FTS5 ``trigram``, open cases only): a query of 3 or more characters is an FTS5
+  phrase; a query of 1 or 2 characters is the prefix of the indexed trigrams, listed from
+  the ``fts5vocab`` table by a range look-up and OR-ed. When more than ``CANDIDATES`` open
+  cases could match (a common word), the index is left aside: the deadline-ordered list
+  filled by a common word ends after a few hundred rows, sooner than sorting thousands of
+  candidates. A 1- or 2-character query with a non-ASCII letter that has a case (é, Σ …) also
+  uses the plain scan: FTS5 folds case by its own Unicode table, which Python's may not match.
+- **PostgreSQL**: nothing to do here: the planner uses the ``pg_trgm`` GIN indexes for the
+  ``LIKE`` itself (3 or more characters; for 1 or 2 there is no trigram to look up).
+- A search that includes finished cases (asked by state) is never indexed: the index holds
+  open cases only.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, literal_column, or_, text
+from sqlalchemy.orm import Session
+
+from ..models import Case
+from ..models.search import FTS_TABLE, TERMS_TABLE
+
+CANDIDATES = 1000  # more possible matches than this: the deadline-ordered scan is cheaper
+_TOP = chr(0x10FFFF)
+
+
+def like(q: str) -> ColumnElement[bool]:
+    """The meaning of a search: ``q`` inside the address or the description."""
+    return or_(
+        Case.address.contains(q, autoescape=True),
+        Case.description.contains(q, autoescape=True),
+    )
+
+
+def text_clause(s: Session, q: str, open_only: bool) -> ColumnElement[bool]:
+    """The WHERE clause for ``q``: the ``LIKE``, narrowed to the index's candidates when the
+    index can answer (``open_only``: the query already keeps to ``step_deadline IS NOT NULL``)."""
+    if not open_only or s.get_bind().dialect.name != "sqlite":
+        return like(q)
+    rowids = sqlite_candidates(s, q)
+    if rowids is None:
+        return like(q)
+    return and_(literal_column("cases.rowid").in_(rowids), like(q))
+
+
+def _phrase(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+def sqlite_candidates(s: Session, q: str) -> list[int] | None:
+    """Rowids of the open cases whose indexed text contains ``q`` (case-folded), or None when
+    the index should be left aside (too many candidates, or a fold it cannot promise)."""
+    if len(q) >= 3:
+        match = _phrase(q)
+    else:
+        if any(not c.isascii() and c.lower() != c.upper() for c in q):
+            return None
+        prefix = q.lower()
+        terms = s.execute(
+            text(
+                f"SELECT term, doc FROM {TERMS_TABLE} WHERE term >= :lo AND term < :hi LIMIT :cap"
+            ),
+            {"lo": prefix, "hi": prefix + _TOP, "cap": CANDIDATES + 1},
+        ).all()
+        if len(terms) > CANDIDATES or sum(doc for _, doc in terms) > CANDIDATES:
+            return None
+        if not terms:
+            return []
+        match = " OR ".join(_phrase(term) for term, _ in terms)
+    rowids = list(
+        s.scalars(
+            text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m LIMIT :cap"),
+            {"m": match, "cap": CANDIDATES + 1},
+        )
+    )
+    return None if len(rowids) > CANDIDATES else rowids
+
+
+__all__ = ["CANDIDATES", "like", "sqlite_candidates", "text_clause"]
