@@ -46,6 +46,12 @@ class Defaults:
     OTP_TTL_SECONDS = 300
     OTP_MAX_ATTEMPTS = 5
     OTP_RESEND_SECONDS = 60
+    # Password sign-in (API and console, services.auth.limited_password_login): after this
+    # many wrong passwords for one user name, or from one address, within the window, sign-in
+    # is refused (429) until the oldest of them leaves the window.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
     OTP_PROVIDER = "log"  # "log" writes the code to the server log (development)
     # Development and demo only: every code sent is this value, so scripted walkthroughs can
     # sign citizens in. Never set it on a real deployment.

@@ -28,6 +28,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Too many wrong codes; please request a new one.",
         "验证码错误次数过多，请重新获取。",
     ),
+    "login_too_many_attempts": (
+        "Too many failed sign-ins; please wait {minutes} minutes and try again.",
+        "登录失败次数过多，请等待{minutes}分钟后再试。",
+    ),
     "otp_too_soon": (
         "Please wait {seconds} seconds before asking for another code.",
         "请在{seconds}秒后再获取验证码。",

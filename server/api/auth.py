@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
+
+from shared_models.errors import NotAuthenticated
 
 from .. import clock
 from ..db import session
@@ -115,11 +117,19 @@ class Login(MethodView):
     @blp.response(200, TokensOut)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Staff sign-in with username and password 工作人员登录"""
-        s = session()
+        s, now = session(), clock.now()
         ph = svc.hasher(current_app.config)
-        user = svc.password_login(s, data["username"], data["password"], ph)
+        limits = svc.LoginLimits.from_config(current_app.config)
+        address = request.remote_addr or "?"
+        try:
+            user = svc.limited_password_login(
+                s, data["username"], data["password"], ph, address, limits, now
+            )
+        except NotAuthenticated:
+            s.commit()  # a wrong password must still count
+            raise
         out = svc.issue_tokens(
-            s, user, data["device_id"], data["device_name"], auth_settings(), clock.now()
+            s, user, data["device_id"], data["device_name"], auth_settings(), now
         )
         s.commit()
         return out

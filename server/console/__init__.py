@@ -36,9 +36,11 @@ def init_app(app: Flask) -> None:
         session,
         supervision,
     )
-    from .errors import flat_errors
+    from .errors import flat_errors, http_error
     from .i18n import install
 
     install(app)
     app.jinja_env.filters["flat_errors"] = flat_errors
     app.register_blueprint(bp)
+    # An unknown /console/... URL reaches no console view: answer it as a console page.
+    app.extensions.setdefault("cgt_error_formats", {})[f"{bp.url_prefix}/"] = http_error

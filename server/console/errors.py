@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import g, render_template, request
+from flask import g, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -36,7 +36,9 @@ def flat_errors(errors: Any, path: str = "") -> list[tuple[str, str]]:
     return [(path, str(errors))]
 
 
-def _page(code: str, status: int, errors: Any = None, message: str | None = None) -> Any:
+def _page(
+    code: str, status: int, errors: Any = None, message: str | None = None, **extra: Any
+) -> Any:
     en, zh = render(code, {})
     body = render_template(
         "console/error.html",
@@ -44,6 +46,7 @@ def _page(code: str, status: int, errors: Any = None, message: str | None = None
         message=message or (en if lang() == "en" else zh),
         errors=errors or {},
         signed_in="actor" in g,
+        **extra,
     )
     return body, status
 
@@ -61,9 +64,21 @@ def _csrf(err: CSRFError) -> Any:
 
 
 @bp.errorhandler(HTTPException)
-def _http(err: HTTPException) -> Any:
+def http_error(err: HTTPException) -> Any:
+    """Also for a ``/console/…`` URL no route takes (registered in ``init_app`` as the
+    prefix's error format): a page in the console's look, not the API's JSON."""
     status = err.code or 500
-    return _page(HTTP_CODES.get(status, "bad_request"), status)
+    if request.blueprint == bp.name:
+        return _page(HTTP_CODES.get(status, "bad_request"), status)
+    # No console route took it: the blueprint's request hooks and helpers did not run.
+    from .present import page_helpers
+    from .session import page_headers, signed_in_actor
+
+    signed_in_actor()  # the top bar and the way home for a signed-in user
+    message = t("error.no_page") if status == 404 else None
+    code = HTTP_CODES.get(status, "bad_request")
+    resp = make_response(_page(code, status, message=message, **page_helpers()))
+    return page_headers(resp)
 
 
 @bp.errorhandler(Exception)

@@ -41,5 +41,5 @@ def menu() -> list[tuple[str, str]]:
 
 
 @bp.context_processor
-def _helpers() -> dict[str, Any]:
+def page_helpers() -> dict[str, Any]:
     return {"light_of": light_of, "short_id": short_id, "DESK": DESK, "menu": menu}

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from shared_models.enums import Role
 from shared_models.errors import CgtError, Forbidden, NotAuthenticated
 
+from .. import clock
 from ..db import session as db_session
 from ..models import User
 from ..services import auth as auth_service
@@ -48,18 +49,25 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-@bp.before_request
-def _load_actor() -> Response | None:
-    if request.method == "POST":
-        csrf.protect()
+def signed_in_actor() -> bool:
+    """Put the session's user on ``g.actor`` when they may use the console; True if so."""
     user_id = session.get("uid")
     user = db_session().get(User, user_id) if isinstance(user_id, int) else None
     if user is not None and (not user.active or Role(user.role) not in CONSOLE_ROLES):
         session.clear()
         user = None
-    if user is not None:
-        # current_actor() of the API layer reads g.actor, so shared helpers see this user.
-        g.actor = Actor(user.id, Role(user.role), user.department_id, user.display_name)
+    if user is None:
+        return False
+    # current_actor() of the API layer reads g.actor, so shared helpers see this user.
+    g.actor = Actor(user.id, Role(user.role), user.department_id, user.display_name)
+    return True
+
+
+@bp.before_request
+def _load_actor() -> Response | None:
+    if request.method == "POST":
+        csrf.protect()
+    if signed_in_actor():
         return None
     if request.endpoint in OPEN_ENDPOINTS:
         return None
@@ -90,7 +98,7 @@ CSP = (
 
 
 @bp.after_request
-def _page_headers(resp: Response) -> Response:
+def page_headers(resp: Response) -> Response:
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers.setdefault("X-Frame-Options", "DENY")
     resp.headers.setdefault("Referrer-Policy", "same-origin")
@@ -114,10 +122,17 @@ def login() -> Any:
         if not username or not password:
             raise NotAuthenticated("bad_credentials")
         hasher = auth_service.hasher(current_app.config)
-        user = auth_service.password_login(s, username, password, hasher)
+        limits = auth_service.LoginLimits.from_config(current_app.config)
+        address = request.remote_addr or "?"
+        user = auth_service.limited_password_login(
+            s, username, password, hasher, address, limits, clock.now()
+        )
         if Role(user.role) not in CONSOLE_ROLES:
             s.rollback()
             return _refused(t("login.not_console"), username, nxt, 403)
+    except NotAuthenticated as err:
+        s.commit()  # a wrong password counts towards the attempt limit (one rule with the API)
+        return _refused(error_text(err), username, nxt, err.status)
     except CgtError as err:
         s.rollback()
         return _refused(error_text(err), username, nxt, err.status)

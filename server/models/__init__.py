@@ -5,6 +5,7 @@ from . import search, sync  # noqa: F401  (sync tables; the text-search index of
 from .assessment import AssessmentAdjustment, AssessmentMonth, AssessmentScore
 from .cases import Case, CaseEvent, CasePhoto, CaseReporter, Supervision
 from .city import Area, Category, CityRevision, Department, GridCell, RoutingRule
+from .login_failures import LoginFailure
 from .open311 import ApiKey, Open311Contact
 from .people import DeviceToken, OtpCode, User
 from .photos import Photo, PhotoUpload
@@ -25,6 +26,7 @@ __all__ = [
     "Department",
     "DeviceToken",
     "GridCell",
+    "LoginFailure",
     "Open311Contact",
     "OtpCode",
     "Photo",

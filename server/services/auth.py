@@ -13,13 +13,13 @@ from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from shared_models.enums import PHONE_ROLES, Role
 from shared_models.errors import Forbidden, InvalidInput, NotAuthenticated, TooMany
 
-from ..models import DeviceToken, OtpCode, User
+from ..models import DeviceToken, LoginFailure, OtpCode, User
 
 log = logging.getLogger("cgt.sms")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -151,6 +151,73 @@ def password_login(s: Session, username: str, password: str, ph: PasswordHasher)
         raise Forbidden("account_disabled")
     if ph.check_needs_rehash(user.password_hash):
         user.password_hash = ph.hash(password)
+    return user
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """How many wrong passwords a user name or an address may have within ``window``."""
+
+    per_username: int
+    per_address: int
+    window: timedelta
+
+    @classmethod
+    def from_config(cls, config: Any) -> LoginLimits:
+        return cls(
+            config["LOGIN_MAX_FAILURES"],
+            config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+            timedelta(seconds=config["LOGIN_FAILURE_WINDOW_SECONDS"]),
+        )
+
+
+def _locked_until(s: Session, column: Any, value: str, limit: int, since: datetime) -> Any:
+    """When the ``limit``-th most recent failure of ``value`` inside the window was, if any."""
+    return s.scalar(
+        select(LoginFailure.at)
+        .where(column == value, LoginFailure.at > since)
+        .order_by(LoginFailure.at.desc())
+        .offset(max(limit - 1, 0))
+        .limit(1)
+    )
+
+
+def limited_password_login(
+    s: Session,
+    username: str,
+    password: str,
+    ph: PasswordHasher,
+    address: str,
+    limits: LoginLimits,
+    now: datetime,
+) -> User:
+    """``password_login`` behind the attempt limits — the API's and the console's one rule.
+
+    A user name or an address with ``limits.per_username`` / ``per_address`` failures inside
+    the window is refused (429 ``login_too_many_attempts``, the minutes left) before the
+    password is checked, right or wrong. A wrong user name or password is recorded (the
+    caller commits even when this raises); a success clears its user name's failures.
+    """
+    username, address = username.strip()[:64], (address or "?")[:64]
+    since = now - limits.window
+    ends = [
+        at + limits.window
+        for at in (
+            _locked_until(s, LoginFailure.username, username, limits.per_username, since),
+            _locked_until(s, LoginFailure.address, address, limits.per_address, since),
+        )
+        if at is not None
+    ]
+    if ends:
+        seconds = (max(ends) - now).total_seconds()
+        raise TooMany("login_too_many_attempts", minutes=max(1, -int(-seconds // 60)))
+    try:
+        user = password_login(s, username, password, ph)
+    except NotAuthenticated:
+        s.execute(delete(LoginFailure).where(LoginFailure.at <= since))
+        s.add(LoginFailure(username=username, address=address, at=now))
+        raise
+    s.execute(delete(LoginFailure).where(LoginFailure.username == username))
     return user
 
 
