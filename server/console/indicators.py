@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 from marshmallow import ValidationError
 
 from shared_models.enums import CaseSource
@@ -28,14 +28,40 @@ from .i18n import named, pick, t
 from .session import DESK, actor
 
 DEPARTMENT_RATES = ("on_time_handle", "closure", "rework", "satisfaction")
+ROWS_PER_PAGE = 50  # rows of the breakdown table a page shows (grid cells run to hundreds)
 
 
-def _args() -> dict[str, Any]:
+def _args() -> tuple[dict[str, Any], int]:
+    """The API's indicator arguments, and the console's own ``page`` of the breakdown."""
     raw = {k: v.strip() for k, v in request.args.items() if v.strip()}
+    page = raw.pop("page", "1")
     try:
-        return IndicatorArgs().load(raw)  # type: ignore[no-any-return]
+        args = IndicatorArgs().load(raw)
     except ValidationError as err:
         raise InvalidInput(errors=err.messages_dict) from None
+    if not page.isdigit() or not 1 <= int(page) <= 100_000:
+        raise InvalidInput(errors={"page": ["Not a page number. 页码无效。"]})
+    return args, int(page)
+
+
+def _table_page(rows: list[Any], page: int) -> dict[str, Any]:
+    """One page of the breakdown's rows and the links to the others (filters kept)."""
+    pages = max(1, -(-len(rows) // ROWS_PER_PAGE))
+    page = min(page, pages)
+    keep = {k: v for k, v in request.args.items() if k != "page" and v.strip()}
+
+    def link(n: int) -> str | None:
+        return url_for("console.indicators", **keep, page=n) if 1 <= n <= pages else None
+
+    start = (page - 1) * ROWS_PER_PAGE
+    return {
+        "rows": rows[start : start + ROWS_PER_PAGE],
+        "page": page,
+        "pages": pages,
+        "total": len(rows),
+        "prev_url": link(page - 1) if page > 1 else None,
+        "next_url": link(page + 1) if page < pages else None,
+    }
 
 
 def chart_series(s: Any, period: Period, by_dept: svc.Report, now: Any) -> dict[str, Any]:
@@ -76,7 +102,7 @@ def chart_series(s: Any, period: Period, by_dept: svc.Report, now: Any) -> dict[
 @bp.route("/indicators")
 def indicators() -> Any:
     s, viewer, now, tz = db_session(), actor(), case_ctx().now, timezone()
-    args = _args()
+    args, page = _args()
     period = period_of(args)
     allowed = svc.allowed_dimensions(viewer)
     dimension = Dimension(args["dimension"])
@@ -100,6 +126,7 @@ def indicators() -> Any:
         city=city.rows[0],
         as_of=city.as_of,
         table=table,
+        table_page=_table_page(table.rows, page),
         definitions=definitions_for(Dimension.CITY),
         table_definitions=definitions_for(dimension),
         table_counts=[COUNTS[k] for k in counts_for(dimension)],

@@ -64,3 +64,32 @@ def test_a_department_sees_the_city_and_its_own_row_only(app, client, city):
     assert rows == [HANDLER_DEPARTMENT]
     grid = text(handler.get("/console/indicators?dimension=grid"))  # not theirs: the city
     assert re.findall(r'<tr data-row="([^"]+)">', grid) == ["city"]
+
+
+def test_a_long_breakdown_is_paged_and_the_pages_keep_the_filters(app, client, city, monkeypatch):
+    from server.console import indicators as page_module
+
+    monkeypatch.setattr(page_module, "ROWS_PER_PAGE", 2)
+    desk = console_client(app, DISPATCHER)
+    every = ok(client.get("/api/indicators?dimension=department", headers=city["dispatcher"]))
+    keys = [r["key"] for r in every["rows"]]
+    assert len(keys) >= 3  # more than one page
+    seen, path, pages = [], "/console/indicators?dimension=department&month=2026-11", 0
+    while path:
+        html = text(desk.get(path))
+        rows = re.findall(r'<tr data-row="([^"]+)"', html)
+        assert 1 <= len(rows) <= 2
+        seen += rows
+        pages += 1
+        assert f"第{pages}/" in html
+        nxt = re.search(r'id="table-next" href="([^"]+)"', html)
+        path = nxt.group(1).replace("&amp;", "&") if nxt else None
+        if path:
+            assert "dimension=department" in path and "month=2026-11" in path
+    assert seen == keys and pages == -(-len(keys) // 2)
+    assert 'id="table-prev"' in html and "table-next" not in html
+    short = text(desk.get("/console/indicators?dimension=department&page=999"))  # the last
+    assert re.findall(r'<tr data-row="([^"]+)"', short) == keys[-(len(keys) % 2 or 2) :]
+    for bad in ("page=0", "page=x", "page=-1"):
+        assert desk.get(f"/console/indicators?{bad}").status_code == 422, bad
+    assert "table-pager" not in text(desk.get("/console/indicators"))  # the city: one row
