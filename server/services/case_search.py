@@ -13,15 +13,32 @@ which rows that ``LIKE`` reads (``server/models/search.py``):
   filled by a common word ends after a few hundred rows, sooner than sorting thousands of
   candidates. A 1- or 2-character query with a non-ASCII letter that has a case (é, Σ …) also
   uses the plain scan: FTS5 folds case by its own Unicode table, which Python's may not match.
-- **PostgreSQL**: nothing to do here: the planner uses the ``pg_trgm`` GIN indexes for the
-  ``LIKE`` itself (3 or more characters; for 1 or 2 there is no trigram to look up).
+- **PostgreSQL**: 3 or more characters: nothing to add, the planner uses the ``pg_trgm`` GIN
+  indexes for the ``LIKE`` itself. 1 or 2 characters have no trigram to look up: the clause
+  adds ``cgt_search_grams(column) @> ARRAY[q]``, the expression of the GIN indexes of every
+  1- and 2-character substring — unless a first look at those indexes finds more than
+  ``CANDIDATES`` open cases (a common word), when the deadline order fills a page sooner.
 - A search that includes finished cases (asked by state) is never indexed: the index holds
   open cases only.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, literal_column, or_, text
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
 
 from ..models import Case
@@ -42,12 +59,34 @@ def like(q: str) -> ColumnElement[bool]:
 def text_clause(s: Session, q: str, open_only: bool) -> ColumnElement[bool]:
     """The WHERE clause for ``q``: the ``LIKE``, narrowed to the index's candidates when the
     index can answer (``open_only``: the query already keeps to ``step_deadline IS NOT NULL``)."""
-    if not open_only or s.get_bind().dialect.name != "sqlite":
+    dialect = s.get_bind().dialect.name
+    if not open_only:
+        return like(q)
+    if dialect == "postgresql":
+        if len(q) > 2:
+            return like(q)  # the planner uses the pg_trgm indexes for the LIKE itself
+        wanted = array([cast(q, Text)])
+        grams = or_(*(_grams(col).contains(wanted) for col in _COLUMNS))
+        # The planner cannot tell a rare word from a common one here (no statistics on the
+        # expression's elements): ask the index whether there are more than CANDIDATES.
+        common = select(literal(1)).where(Case.step_deadline.is_not(None), grams)
+        if s.scalar(common.offset(CANDIDATES).limit(1)) is not None:
+            return like(q)  # the deadline-ordered list fills a page sooner
+        return and_(grams, like(q))
+    if dialect != "sqlite":
         return like(q)
     rowids = sqlite_candidates(s, q)
     if rowids is None:
         return like(q)
     return and_(literal_column("cases.rowid").in_(rowids), like(q))
+
+
+_COLUMNS = (Case.address, Case.description)
+
+
+def _grams(column: Any) -> Any:
+    """``cgt_search_grams(column)``: the expression of the PostgreSQL 1-2-gram indexes."""
+    return func.cgt_search_grams(column, type_=ARRAY(Text))
 
 
 def _phrase(s: str) -> str:

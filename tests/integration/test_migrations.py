@@ -132,3 +132,20 @@ def test_search_index_is_filled_from_open_cases_and_kept_by_triggers(tmp_path: P
             "WHERE case_search MATCH '\"建设路\"'"
         ).fetchall()
         assert found == [("open",)]
+
+
+def test_postgresql_search_indexes_are_made_by_the_migration() -> None:
+    """pg_trgm (3+ characters) and the 1-2-gram expression indexes exist at head."""
+    with scratch_database("cgt_migrate_search") as url:
+        upgrade(url, "head")
+        engine = make_engine(url)
+        try:
+            names = {i["name"] for i in inspect(engine).get_indexes("cases")}
+        finally:
+            engine.dispose()
+    assert {
+        "ix_cases_open_address_trgm",
+        "ix_cases_open_description_trgm",
+        "ix_cases_open_address_grams",
+        "ix_cases_open_description_grams",
+    } <= names

@@ -12,8 +12,11 @@ migration stays as it is when the models change; a later migration that rebuilds
 in batch mode must run ``SQLITE_CREATE``'s triggers and the fill again.
 
 PostgreSQL: ``CREATE EXTENSION pg_trgm`` (a trusted extension: the database's owner may
-create it) and two partial GIN indexes. When the role may not create the extension, the
-migration warns and leaves the indexes out: search still works, by reading every open case;
+create it) and two partial GIN indexes for 3+ characters; for 1 and 2 characters the function
+``cgt_search_grams`` and two partial GIN expression indexes of every 1- and 2-character
+substring (core PostgreSQL: made whether or not pg_trgm can be). When the role may not create
+the extension, the migration warns and leaves the trigram indexes out: search still works, a
+3+ character one by reading the open cases in deadline order;
 a superuser can run ``CREATE EXTENSION pg_trgm`` and then
 ``flask --app server cgt db-downgrade --revision 5c0f3e9a7b21`` and ``cgt db-upgrade``.
 """
@@ -73,6 +76,15 @@ SQLITE_DROP = [
     "DROP TABLE IF EXISTS case_search_terms",
     "DROP TABLE IF EXISTS case_search",
 ]
+PG_GRAMS_FUNCTION = """CREATE OR REPLACE FUNCTION cgt_search_grams(t text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(DISTINCT substr(t, i, n)), '{}'::text[])
+  FROM generate_series(1, 2) AS n, generate_series(1, char_length(t) - n + 1) AS i
+$$"""
+PG_GRAM_INDEXES = {
+    "ix_cases_open_address_grams": "address",
+    "ix_cases_open_description_grams": "description",
+}
 PG_INDEXES = {
     "ix_cases_open_address_trgm": "address",
     "ix_cases_open_description_trgm": "description",
@@ -100,6 +112,12 @@ def upgrade() -> None:
         for sql in SQLITE_CREATE:
             op.execute(sql)
         return
+    # 1- and 2-character queries: GIN indexes of every 1- and 2-character substring.
+    op.execute(PG_GRAMS_FUNCTION)
+    for name, column in PG_GRAM_INDEXES.items():
+        op.execute(
+            f"CREATE INDEX {name} ON cases USING gin (cgt_search_grams({column})) WHERE {OPEN}"
+        )
     if not _pg_trgm(bind):
         return
     for name, column in PG_INDEXES.items():
@@ -120,5 +138,6 @@ def downgrade() -> None:
         for sql in SQLITE_DROP:
             op.execute(sql)
         return
-    for name in PG_INDEXES:
+    for name in (*PG_INDEXES, *PG_GRAM_INDEXES):
         op.execute(f"DROP INDEX IF EXISTS {name}")
+    op.execute("DROP FUNCTION IF EXISTS cgt_search_grams(text)")
