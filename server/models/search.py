@@ -18,7 +18,9 @@ exactly those of the plain scan (docs/console.md, "Search").
   (the planner uses them for ``LIKE '%…%'`` of 3 or more characters; Debian's ``C.UTF-8``
   classifies CJK characters as letters, so Chinese is indexed). The extension is created by
   the migration when the database role may (``pg_trgm`` is a trusted extension: the
-  database's owner may); otherwise the migration says so and leaves the indexes out.
+  database's owner may); otherwise the migration says so and leaves the indexes out. 1- and
+  2-character queries use GIN expression indexes of every 1- and 2-character substring
+  (``cgt_search_grams``, below), which need no extension.
 
 A migration that rebuilds ``cases`` (Alembic's batch mode on SQLite copies the table) drops
 its triggers: it must call the SQL of migration ``b7e41c9d2a6f`` again.
