@@ -36,7 +36,6 @@ from sqlalchemy import DDL, Index, event, text
 
 from ..db import Base
 from .cases import Case
-from .sync import POSTGRES_ONLY
 from .sync import schema_filter as sync_schema_filter
 
 FTS_TABLE = "case_search"
@@ -127,8 +126,11 @@ for _index, _column in PG_GRAM_INDEXES.items():
     )
 
 
+TRGM_INDEX_NAMES: set[str] = set()  # (not sync's POSTGRES_ONLY: its benches drop those)
+
+
 def _trgm(name: str, column: str) -> Index:
-    POSTGRES_ONLY.add(name)
+    TRGM_INDEX_NAMES.add(name)
     return Index(
         name,
         getattr(Case, column),
@@ -154,6 +156,8 @@ def schema_filter(dialect: str) -> Callable[..., bool]:
             return False
         if type_ == "index" and name in PG_GRAM_INDEXES:
             return False  # expression indexes made by DDL, not models
+        if type_ == "index" and name in TRGM_INDEX_NAMES and dialect != "postgresql":
+            return False  # made on PostgreSQL only (ddl_if)
         return base(obj, name, type_, reflected, other)
 
     return include
