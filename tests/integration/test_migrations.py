@@ -107,7 +107,7 @@ def test_search_index_is_filled_from_open_cases_and_kept_by_triggers(tmp_path: P
     import sqlite3
 
     path = tmp_path / "search.sqlite3"
-    upgrade(f"sqlite:///{path}", "5c0f3e9a7b21")
+    upgrade(f"sqlite:///{path}", "c873d9ca50a0")
     columns = (
         "id, version, state, source, category_code, lat, lon, coord_system, address, "
         "description, created_at, updated_at, rework_count, reopen_count, return_count, "

@@ -1,7 +1,7 @@
 """text-search index of open cases: FTS5 trigram on SQLite, pg_trgm GIN on PostgreSQL
 
 Revision ID: b7e41c9d2a6f
-Revises: 5c0f3e9a7b21
+Revises: c873d9ca50a0
 Create Date: 2026-11-21 15:00:00+00:00
 
 SQLite: a contentless FTS5 ``trigram`` table of the open cases' address and description
@@ -18,7 +18,7 @@ substring (core PostgreSQL: made whether or not pg_trgm can be). When the role m
 the extension, the migration warns and leaves the trigram indexes out: search still works, a
 3+ character one by reading the open cases in deadline order;
 a superuser can run ``CREATE EXTENSION pg_trgm`` and then
-``flask --app server cgt db-downgrade --revision 5c0f3e9a7b21`` and ``cgt db-upgrade``.
+``flask --app server cgt db-downgrade --revision c873d9ca50a0`` and ``cgt db-upgrade``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b7e41c9d2a6f"
-down_revision: str | Sequence[str] | None = "5c0f3e9a7b21"
+down_revision: str | Sequence[str] | None = "c873d9ca50a0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
