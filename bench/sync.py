@@ -111,6 +111,7 @@ def phone(base: str, token: str, folder: Path) -> Any:
         lambda: str(uuid.uuid4()),
         batch_size=MAX_PUSH,
         page_limit=MAX_PAGE,
+        prefetch=True,
     )
 
 

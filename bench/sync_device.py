@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
         lambda: datetime.now(UTC),
         lambda: str(uuid.uuid4()),
         page_limit=MAX_PAGE,
+        prefetch=True,
     )
     rss_base = _status_mb("VmRSS")
     if traced:

@@ -9,18 +9,32 @@ mark (the committed counter) never runs ahead of a change that is still in fligh
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, union, update
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    union,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from sync.errors import ReceiptConflict, SyncError, TransactionLost
-from sync.protocol import Change, Op, Status
+from sync.protocol import Change, Op, RawJson, Status
 from sync.server_store import ClientState, LoggedChange, NewChange, Receipt, Record
 
 from .models.sync import (
@@ -59,6 +73,30 @@ _BUMP = (
 )
 
 
+def _as_text(column: Any) -> Any:
+    """A JSON column read as the text the database holds (no decoding: a pull page splices
+    it into its body as it is). On PostgreSQL ``json`` keeps its input text verbatim."""
+    return cast(column, Text).label(column.name)
+
+
+_RAW = frozenset({"data", "audience", "prev_audience"})
+
+
+def _tag_reader() -> Callable[[Any], frozenset[str]]:
+    """Tags from a row (a JSON list's text on SQLite, an array on PostgreSQL), each distinct
+    list decoded once per page: the records of a scope mostly share one audience."""
+    memo: dict[Any, frozenset[str]] = {}
+
+    def read(value: Any) -> frozenset[str]:
+        key = value if isinstance(value, str) else tuple(value)
+        tags = memo.get(key)
+        if tags is None:
+            tags = memo[key] = frozenset(json.loads(value) if isinstance(value, str) else value)
+        return tags
+
+    return read
+
+
 def _insert(s: Session, model: Any) -> Any:
     dialect = s.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
@@ -79,6 +117,14 @@ class SqlServerTx:
         self._records: dict[tuple[str, str], Record | None] = {}
         self._dirty: dict[tuple[str, str], Record] = {}
         self._stored: dict[tuple[str, str], frozenset[str]] = {}  # row in the DB: its live tags
+
+    def _raw(self, column: Any) -> Any:
+        """A column read without SQLAlchemy's JSON decoding: ``data`` as its text; the tag
+        lists as text on SQLite (``_tag_reader`` decodes each distinct list once), as the
+        driver's arrays on PostgreSQL."""
+        if column.name == "data" or not self._pg:
+            return _as_text(column)
+        return column
 
     # ------------------------------------------------------------ clients and receipts
 
@@ -355,11 +401,9 @@ class SqlServerTx:
             return None
         merged = union(*(select(a.c.cursor) for a in arms)).subquery()
         picked = select(merged.c.cursor).order_by(merged.c.cursor).limit(limit).subquery()
-        return (
-            select(SyncChange)
-            .join(picked, SyncChange.cursor == picked.c.cursor)
-            .order_by(SyncChange.cursor)
-        )
+        c = SyncChange.__table__
+        columns = [self._raw(col) if col.name in _RAW else col for col in c.columns]
+        return select(*columns).join(picked, c.c.cursor == picked.c.cursor).order_by(c.c.cursor)
 
     def changes_after(
         self,
@@ -373,18 +417,19 @@ class SqlServerTx:
         stmt = self.changes_query(cursor, upto, audiences, collections, exclude_origin, limit)
         if stmt is None:
             return []
-        rows = self.session.scalars(stmt)
+        rows = self.session.execute(stmt)
+        tags = _tag_reader()
         return [
             LoggedChange(
                 r.cursor,
                 NewChange(
                     r.collection,
-                    r.record_id,
+                    r.id,
                     Op(r.op),
                     r.version,
-                    r.data,
-                    frozenset(r.audience),
-                    frozenset(r.prev_audience),
+                    None if r.data is None else RawJson(r.data),  # spliced in as stored
+                    tags(r.audience),
+                    tags(r.prev_audience),
                     r.origin,
                     r.at,
                 ),
@@ -421,15 +466,14 @@ class SqlServerTx:
         )
         r = SyncRecord.__table__
         rows = self.session.execute(
-            select(r)
+            select(r.c.collection, r.c.id, r.c.version, _as_text(r.c.data), self._raw(r.c.audience))
             .join(picked, and_(r.c.collection == picked.c.collection, r.c.id == picked.c.id))
             .where(r.c.deleted.is_(False))
             .order_by(r.c.collection, r.c.id)
         )
-        return [
-            Record(row.collection, row.id, row.version, dict(row.data), frozenset(row.audience))
-            for row in rows
-        ]
+        # ``data`` stays the text the store holds: the page encoder splices it in (RawJson)
+        tags = _tag_reader()
+        return [Record(c, i, v, RawJson(d), tags(a)) for c, i, v, d, a in rows]
 
     # ------------------------------------------------------------ retention
 

@@ -10,6 +10,7 @@ happens here except through the transport and the store given to it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -136,6 +137,7 @@ class SyncClient:
         batch_size: int = 20,
         page_limit: int = 100,
         max_pages: int = 10_000,
+        prefetch: bool = False,
         photos: Uploader | None = None,
         on_progress: Callable[[Counts], None] | None = None,
     ) -> None:
@@ -148,6 +150,7 @@ class SyncClient:
         self.batch_size = batch_size
         self.page_limit = page_limit
         self.max_pages = max_pages
+        self.prefetch = prefetch  # request the next page while applying one (a thread)
         self.photos = photos
         self.on_progress = on_progress
         self._sending = 0
@@ -368,19 +371,35 @@ class SyncClient:
                 done += 1
         return done, bad
 
+    def _fetch(self, cursor: str) -> PullPage:
+        return self.transport.pull(PullRequest(self.client_id, cursor, self.page_limit, self.scope))
+
     def _pull_all(self) -> int:
+        """Pull pages until the server has no more, applying each with its cursor in one
+        local transaction, in order (rule L-7). With ``prefetch`` the next page is requested
+        (with the cursor of the page in hand) while this one is applied: the server's work and
+        the device's overlap. A fetched page is applied only after its predecessor was; if
+        that fails, the fetched page is dropped and pulled again next time."""
         pulled = 0
-        for _ in range(self.max_pages):
-            with self.store.transaction() as tx:
-                cursor = tx.get_meta("cursor") or ""
-            page = self.transport.pull(
-                PullRequest(self.client_id, cursor, self.page_limit, self.scope)
-            )
-            if page.changes or page.reset or page.cursor != cursor:
-                # Not durable: a page lost to a power cut is pulled again.
-                with self.store.transaction(durable=False) as tx:
-                    apply_page(tx, page)
-            pulled += len(page.changes)
-            if not page.has_more:
-                break
+        with self.store.transaction() as tx:
+            cursor = tx.get_meta("cursor") or ""
+        ahead: Future[PullPage] | None = None
+        pool = ThreadPoolExecutor(1, "sync-prefetch") if self.prefetch else None
+        try:
+            for n in range(self.max_pages):
+                page = ahead.result() if ahead is not None else self._fetch(cursor)
+                ahead = None
+                if pool is not None and page.has_more and n + 1 < self.max_pages:
+                    ahead = pool.submit(self._fetch, page.cursor)
+                if page.changes or page.reset or page.cursor != cursor:
+                    # Not durable: a page lost to a power cut is pulled again.
+                    with self.store.transaction(durable=False) as tx:
+                        apply_page(tx, page)
+                    cursor = page.cursor  # only this loop moves it during a sync
+                pulled += len(page.changes)
+                if not page.has_more:
+                    break
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)  # a request still in flight ends before we return
         return pulled

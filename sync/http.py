@@ -18,6 +18,7 @@ import requests
 
 from shared_models.errors import CgtError
 
+from . import jsoncodec
 from .errors import ProtocolError, TransportError, Unreachable
 from .protocol import PROTOCOL_VERSION, Json, PullPage, PullRequest, PushRequest, PushResponse
 
@@ -51,7 +52,7 @@ class _Http:
         if resp.status_code >= 500:
             raise TransportError(f"HTTP {resp.status_code}")
         try:
-            doc = resp.json()
+            doc = jsoncodec.loads(resp.content)  # bytes: UTF-8 (or -16/-32) detected
         except ValueError as error:  # a cut-off or foreign body: the outcome is unknown
             raise TransportError(f"unreadable answer (HTTP {resp.status_code})") from error
         if not isinstance(doc, dict):

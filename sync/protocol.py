@@ -7,6 +7,7 @@ to update the app). The rules these envelopes obey are in ``docs/sync-protocol.m
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,10 +20,39 @@ SUPPORTED_PROTOCOLS = frozenset({1})
 MAX_PUSH = 100  # mutations per push request
 MAX_PAGE = 500  # changes per pull page
 
+_json_str = json.encoder.encode_basestring  # C: a str as a JSON string, non-ASCII kept
+_DUMP_DATA = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _data_text(data: object) -> str:
+    if data is None:
+        return "null"
+    return data if isinstance(data, RawJson) else _DUMP_DATA(data)
+
+
+def _json_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _MUTATION_NAME = re.compile(r"^[a-z][a-z0-9_]*\.v[1-9][0-9]*$")
 
 Json = dict[str, Any]
+
+
+class RawJson(str):
+    """The JSON text of an object, already encoded: what a server's store holds for a record,
+    handed to the page encoder as it is (``encode_page`` splices it in) instead of being
+    decoded into a dict and encoded again. Only a server makes these, from its own stored
+    text; a device never trusts text it receives: it parses and validates every page."""
+
+    __slots__ = ()
+
+    def decoded(self) -> Json:
+        value = json.loads(self)
+        if not isinstance(value, dict):
+            raise _bad("data", "must be an object")
+        return value
 
 
 class Status(StrEnum):
@@ -44,9 +74,15 @@ def _bad(path: str, why: str) -> ProtocolError:
 
 
 def _obj(value: object, path: str) -> Json:
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+    if not isinstance(value, dict) or not _str_keys(value):
         raise _bad(path, "must be an object")
     return value
+
+
+def _str_keys(value: dict[Any, Any]) -> bool:
+    """Every key a string (always true of a parsed JSON object; checked at C speed)."""
+    kinds = set(map(type, value))
+    return kinds <= {str} or all(isinstance(k, str) for k in value)
 
 
 def _int(value: object, path: str, *, minimum: int = 0, optional: bool = False) -> int:
@@ -150,7 +186,10 @@ class PushRequest:
 
 @dataclass(frozen=True)
 class Change:
-    """One record as a device should now hold it: upserted with ``data``, or removed."""
+    """One record as a device should now hold it: upserted with ``data``, or removed.
+
+    On a server, ``data`` may be the record's stored text (``RawJson``, a ``str``) that the
+    page encoder splices in; ``to_json`` decodes it. A parsed change always holds a dict."""
 
     collection: str
     id: str
@@ -159,12 +198,13 @@ class Change:
     data: Json | None = None
 
     def to_json(self) -> Json:
+        data = self.data.decoded() if isinstance(self.data, RawJson) else self.data
         return {
             "collection": self.collection,
             "id": self.id,
             "op": self.op.value,
             "version": self.version,
-            "data": self.data,
+            "data": data,
         }
 
     @classmethod
@@ -186,6 +226,35 @@ class Change:
             version=_int(d.get("version"), f"{path}.version", minimum=1),
             data=data,
         )
+
+
+def changes_from_json(items: list[Any], path: str) -> tuple[Change, ...]:
+    """Validate a list of changes in one pass: a well-formed change is checked inline, with
+    no error path built; anything else goes through ``Change.from_json``, which refuses it
+    naming ``<path>[i].<field>`` (or accepts what only the inline check was too strict for).
+    """
+    out: list[Change] = []
+    for c in items:
+        if type(c) is dict:
+            collection, id, op = c.get("collection"), c.get("id"), c.get("op")
+            version, data = c.get("version"), c.get("data")
+            if (
+                type(collection) is str
+                and type(id) is str
+                and type(version) is int
+                and version >= 1
+                and (
+                    (op == "upsert" and type(data) is dict and _str_keys(data))
+                    or (op == "remove" and data is None)
+                )
+            ):
+                out.append(
+                    Change(collection, id, Op.UPSERT if data is not None else Op.REMOVE,
+                           version, data)
+                )  # fmt: skip
+                continue
+        out.append(Change.from_json(c, f"{path}[{len(out)}]"))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -229,7 +298,7 @@ class MutationResult:
             message=_opt_str(d.get("message"), f"{path}.message"),
             message_zh=_opt_str(d.get("message_zh"), f"{path}.message_zh"),
             result=_obj(d.get("result", {}), f"{path}.result"),
-            changes=tuple(Change.from_json(c, f"{path}.changes[{i}]") for i, c in enumerate(items)),
+            changes=changes_from_json(items, f"{path}.changes"),
         )
 
 
@@ -304,6 +373,23 @@ class PullPage:
             "reset": self.reset,
         }
 
+    def encode(self) -> bytes:
+        """The page as its JSON body (UTF-8), the same document as ``to_json`` gives, built
+        in one pass: a record's stored text (``RawJson``) is spliced in as it is, other data
+        is encoded once. This is what a server sends (a 500-record page would otherwise be
+        decoded from the store and encoded again)."""
+        s = _json_str
+        parts = [
+            f'{{"collection":{s(c.collection)},"id":{s(c.id)},"op":"{c.op.value}",'
+            f'"version":{int(c.version)},"data":{_data_text(c.data)}}}'
+            for c in self.changes
+        ]
+        return (
+            f'{{"protocol":{int(self.protocol)},"changes":[{",".join(parts)}],'
+            f'"cursor":{s(self.cursor)},"has_more":{_json_bool(self.has_more)},'
+            f'"reset":{_json_bool(self.reset)}}}'
+        ).encode()
+
     @classmethod
     def from_json(cls, doc: object) -> PullPage:
         d = _obj(doc, "page")
@@ -313,7 +399,7 @@ class PullPage:
         if not isinstance(has_more, bool) or not isinstance(reset, bool):
             raise _bad("has_more", "has_more and reset must be booleans")
         return cls(
-            changes=tuple(Change.from_json(c, f"changes[{i}]") for i, c in enumerate(items)),
+            changes=changes_from_json(items, "changes"),
             cursor=_str(d.get("cursor"), "cursor"),
             has_more=has_more,
             reset=reset,

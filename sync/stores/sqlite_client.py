@@ -17,13 +17,13 @@ the outbox: the user's unsent work is never dropped by an update.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from .. import jsoncodec
 from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay, PhotoItem, PhotoStatus
 from ..errors import SyncError
 from ..protocol import Json
@@ -91,13 +91,13 @@ class StoreTooNew(SyncError):
 
 
 def _dump(data: Json | None) -> str | None:
-    return None if data is None else json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return None if data is None else jsoncodec.dumps(data)
 
 
 def _load(text: str | None) -> Json | None:
     if text is None:
         return None
-    value = json.loads(text)
+    value = jsoncodec.loads(text)
     assert isinstance(value, dict)
     return value
 

@@ -156,3 +156,63 @@ def test_a_receipt_too_old_to_echo_triggers_a_full_resync(world: World) -> None:
     assert phone.sync().ok
     assert phone.version_of("cases", "c1") == 1
     assert loop.pages[0].reset
+
+
+# ---------------------------------------------------------------- pulls with prefetch
+
+
+def _cases_for_pages(world: World, n: int) -> None:
+    dispatcher, _ = world.device("d", D)
+    for i in range(n):
+        open_case(dispatcher, f"c{i:02d}")
+    assert dispatcher.sync().ok
+
+
+def _cursor(store: MemoryClientStore) -> str | None:
+    with store.transaction() as tx:
+        return tx.get_meta("cursor")
+
+
+def test_a_prefetching_pull_applies_every_page_in_order_with_its_cursor(world: World) -> None:
+    _cases_for_pages(world, 23)
+    plain, plain_loop = world.device("p1", A, page_limit=4)
+    ahead, ahead_loop = world.device("p2", A, page_limit=4, prefetch=True)
+    assert plain.sync().ok and ahead.sync().ok
+    assert ahead.all("cases") == plain.all("cases") and len(ahead.all("cases")) == 23
+    assert [p.changes for p in ahead_loop.pages] == [p.changes for p in plain_loop.pages]
+    assert _cursor(ahead.store) == ahead_loop.pages[-1].cursor  # type: ignore[arg-type]
+    assert len(ahead_loop.pages) > 5 and not ahead_loop.pages[-1].has_more
+    assert ahead.sync().ok and ahead.sync().pulled == 0  # nothing new, nothing fetched ahead
+
+
+def test_a_prefetched_page_is_dropped_when_the_page_before_fails_to_apply(world: World) -> None:
+    _cases_for_pages(world, 12)
+    store = MemoryClientStore()
+    phone, loop = world.device("p", A, store=store, page_limit=4, prefetch=True)
+    store.kill_at(3)  # reading the outbox, the cursor, page 1: page 2 dies with the app
+    try:
+        phone.sync()
+        raise AssertionError("the app should have died")
+    except AppKilled:
+        pass
+    assert _cursor(store) == loop.pages[0].cursor  # page 1 only; page 2 and 3 never applied
+    assert len(loop.pages) == 3  # page 3 was already fetched: it is simply dropped
+    assert len(phone.all("cases")) == 4
+    store.disarm()
+    again, _ = world.device("p", A, store=store, page_limit=4, prefetch=True)
+    assert again.sync().ok and len(again.all("cases")) == 12
+
+
+def test_a_prefetched_page_lost_on_the_way_ends_the_attempt_after_the_pages_before(
+    world: World,
+) -> None:
+    import random
+
+    _cases_for_pages(world, 12)
+    store = MemoryClientStore()
+    phone, loop = world.device("p", A, store=store, page_limit=4, prefetch=True)
+    phone.transport = FaultyTransport(loop, random.Random(1), script=[None, Fault.LOSE_RESPONSE])
+    report = phone.sync()
+    assert not report.ok and report.error == "transport"
+    assert _cursor(store) == loop.pages[0].cursor and len(phone.all("cases")) == 4
+    assert phone.sync().ok and len(phone.all("cases")) == 12

@@ -21,6 +21,7 @@ FORBIDDEN = [
 MODULES = [
     "sync",
     "sync.protocol",
+    "sync.jsoncodec",
     "sync.mutations",
     "sync.server",
     "sync.server_store",
