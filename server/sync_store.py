@@ -417,7 +417,7 @@ class SqlServerTx:
         stmt = self.changes_query(cursor, upto, audiences, collections, exclude_origin, limit)
         if stmt is None:
             return []
-        rows = self.session.execute(stmt)
+        rows = self.session.execute(stmt).all()
         tags = _tag_reader()
         return [
             LoggedChange(
@@ -470,7 +470,7 @@ class SqlServerTx:
             .join(picked, and_(r.c.collection == picked.c.collection, r.c.id == picked.c.id))
             .where(r.c.deleted.is_(False))
             .order_by(r.c.collection, r.c.id)
-        )
+        ).all()
         # ``data`` stays the text the store holds: the page encoder splices it in (RawJson)
         tags = _tag_reader()
         return [Record(c, i, v, RawJson(d), tags(a)) for c, i, v, d, a in rows]
