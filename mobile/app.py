@@ -227,8 +227,8 @@ class CgtApp(App):
 
     def _on_data(self) -> None:
         current = self.shell.current_screen
-        if current is not None and hasattr(current, "refresh"):
-            current.refresh()
+        if current is not None and hasattr(current, "synced"):
+            current.synced()
 
     def open_attention(self) -> None:
         if self.core.device is not None:

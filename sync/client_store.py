@@ -7,7 +7,7 @@ the synced records, the outbox, optimistic overlays, the photo queue and a key/v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,6 +109,14 @@ class ClientTx(Protocol):
 
     def records(self, collection: str) -> list[LocalRecord]:
         """Every record of ``collection`` including tombstones, ordered by id."""
+        ...
+
+    def records_matching(
+        self, collection: str, where: Mapping[str, Collection[str | int]]
+    ) -> list[LocalRecord]:
+        """Live records of ``collection`` whose data has, for each key of ``where`` (a
+        top-level field), one of its values; ordered by id. The SQLite store filters in SQL
+        (``json_extract``), so records that do not match are never decoded."""
         ...
 
     def collections(self) -> list[str]: ...

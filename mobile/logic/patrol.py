@@ -105,13 +105,14 @@ class Patrol:
     def tasks(self, here: Location | None, order: str = "distance") -> list[Task]:
         """My verify and check tasks; ``order`` is "distance" or "deadline"."""
         done = self._done_offline()
+        # only this inspector's cases in a task state are read and decoded: after a sync the
+        # store may hold thousands of cases, and this runs on a thread beside the UI's
+        where = {"inspector_id": [self.inspector_id], "state": list(TASK_OF_STATE)}
         with self.client.store.transaction() as tx:
-            records = [r for r in tx.records("cases") if r.data is not None]
+            records = tx.records_matching("cases", where)
         found = []
         for r in records:
             data = r.data or {}
-            if data.get("inspector_id") != self.inspector_id:
-                continue
             task = _task(data, r.version, here, r.id in done)
             if task is not None:
                 found.append(task)

@@ -16,7 +16,11 @@ class CgtScreen(Screen):
         self.refresh()
 
     def refresh(self) -> None:
-        """Reload what the screen shows (also called when a sync brought changes)."""
+        """Reload what the screen shows, when it is entered."""
+
+    def synced(self) -> None:
+        """A sync brought changes: reload what comes from the store (by default, all)."""
+        self.refresh()
 
     @property
     def app(self) -> Any:

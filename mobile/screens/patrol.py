@@ -53,10 +53,23 @@ class PatrolScreen(CgtScreen):
         self.place_text = self.tr("patrol.report_place", place=location_text(self.app, self.here))
         self._kinds()
         thumbnails(self.ids.photo_row, [self.photo] if self.photo else [])
+        self.synced()
+
+    def synced(self) -> None:
+        """The task list comes from the store; the kind chips are rebuilt only when the synced
+        catalogue changed them (rebuilding them at every sync redrew the whole screen in the
+        frame the sync ended). The place and the photo stay as they are."""
         patrol, here, order = self.core.patrol(), self.here, self.order
         self.app.run_io(lambda: patrol.tasks(here, order), self._show_tasks)
 
+    def _kinds_key(self) -> tuple[object, ...]:
+        tr, catalogue = self.core.tr, self.core.catalogue()
+        extra = catalogue.get(self.kind)
+        return (self.kind, tr.language, extra and extra.code,
+                *((c.code, c.label(tr)) for c in catalogue.common()))  # fmt: skip
+
     def _kinds(self) -> None:
+        self._kinds_shown = self._kinds_key()
         box = self.ids.kinds
         box.clear_widgets()
         tr = self.core.tr
@@ -127,6 +140,8 @@ class PatrolScreen(CgtScreen):
         self.refresh()
 
     def _show_tasks(self, tasks: list[Task]) -> None:
+        if getattr(self, "_kinds_shown", None) != self._kinds_key():
+            self._kinds()  # the catalogue a sync brought is in by now (read before the tasks)
         box = self.ids.tasks
         box.clear_widgets()
         tr = self.core.tr

@@ -10,7 +10,7 @@ PostgreSQL counter rule (see ``sync.server_store``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -298,6 +298,15 @@ class MemoryClientTx:
 
     def records(self, collection: str) -> list[LocalRecord]:
         return [r for k, r in sorted(self.d.records.items()) if k[0] == collection]
+
+    def records_matching(
+        self, collection: str, where: Mapping[str, Collection[str | int]]
+    ) -> list[LocalRecord]:
+        return [
+            r
+            for r in self.records(collection)
+            if r.data is not None and all(r.data.get(k) in v for k, v in where.items())
+        ]
 
     def collections(self) -> list[str]:
         return sorted({c for c, _ in self.d.records})

@@ -17,8 +17,9 @@ the outbox: the user's unsent work is never dropped by an update.
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -84,6 +85,9 @@ MIGRATIONS: list[str] = [
     DROP TABLE IF EXISTS schema_version
     """,
 ]
+
+
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a top-level data field, safe in a JSON path
 
 
 class StoreTooNew(SyncError):
@@ -215,6 +219,22 @@ class SqliteClientTx:
         rows = self.db.execute(
             "SELECT id, version, data FROM records WHERE collection = ? ORDER BY id", (collection,)
         )
+        return [LocalRecord(collection, i, v, _load(d)) for i, v, d in rows]
+
+    def records_matching(
+        self, collection: str, where: Mapping[str, Collection[str | int]]
+    ) -> list[LocalRecord]:
+        sql = "SELECT id, version, data FROM records WHERE collection = ? AND data IS NOT NULL"
+        params: list[object] = [collection]
+        for key, values in where.items():
+            if not _FIELD.match(key):
+                raise ValueError(f"not a plain field name: {key!r}")
+            options = list(values)
+            if not options:
+                return []
+            sql += f" AND json_extract(data, '$.{key}') IN ({', '.join('?' * len(options))})"
+            params += options
+        rows = self.db.execute(sql + " ORDER BY id", params)
         return [LocalRecord(collection, i, v, _load(d)) for i, v, d in rows]
 
     def collections(self) -> list[str]:

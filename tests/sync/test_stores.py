@@ -93,3 +93,23 @@ def test_sqlite_migrates_an_old_schema_forward(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
+
+
+def test_records_matching_reads_only_the_records_asked_for(store: ClientStore) -> None:
+    with store.transaction() as tx:
+        tx.put_records_if_newer(
+            [
+                LocalRecord("cases", "c1", 1, {"inspector_id": 7, "state": "verifying"}),
+                LocalRecord("cases", "c2", 1, {"inspector_id": 7, "state": "closed"}),
+                LocalRecord("cases", "c3", 2, {"inspector_id": 8, "state": "checking"}),
+                LocalRecord("cases", "c4", 3, {"inspector_id": 7, "state": "checking", "x": "路"}),
+                LocalRecord("cases", "c5", 1, None),  # a tombstone
+                LocalRecord("my_reports", "c6", 1, {"inspector_id": 7, "state": "checking"}),
+            ]
+        )
+        where = {"inspector_id": [7], "state": ["verifying", "checking"]}
+        found = tx.records_matching("cases", where)
+        assert [(r.id, r.version) for r in found] == [("c1", 1), ("c4", 3)]
+        assert found[1].data == {"inspector_id": 7, "state": "checking", "x": "路"}
+        assert tx.records_matching("cases", {"state": []}) == []
+        assert [r.id for r in tx.records_matching("cases", {})] == ["c1", "c2", "c3", "c4"]
