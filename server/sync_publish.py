@@ -12,9 +12,11 @@ what they are and who may see them:
 
 It publishes from ONE place for every write path (REST views, Open311, the demo loader, the
 console): a session hook notes which cases and categories a flush touched and publishes them
-just before the transaction commits. Sync mutation handlers publish through their own
-``MutationContext`` instead (so the changes carry the device's origin and are echoed to it),
-which takes those records off the hook's list.
+just before the transaction commits; the intake, which inserts a new case with Core
+statements no flush sees, notes it with ``note_born``. Sync mutation handlers publish
+through their own ``MutationContext`` instead (so the changes carry the device's origin and
+are echoed to it), which takes those records off the hook's list; the bulk report path
+writes its rows' views directly (``publish_views``).
 """
 
 from __future__ import annotations

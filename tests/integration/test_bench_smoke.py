@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import console, indicators, intake, queue, sync
+from bench import console, indicators, intake, push_floor, queue, sync
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +60,9 @@ def test_sync_bench_runs_every_part(capsys: pytest.CaptureFixture[str]) -> None:
                  "empty sync 800 vs 400 rows", "device peak RSS pulling 200 records"):  # fmt: skip
         assert what in out, what
     assert "SQL statements per mutation" in out and "sync_changes" in out
+
+
+def test_push_floor_bench_replays_the_pushed_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert push_floor.main(["--engine", "sqlite", "--push", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "14.0 per report" in out and "by bare executemany" in out
