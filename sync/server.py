@@ -183,7 +183,8 @@ def _batch_run(
     registry: Registry, mutations: list[Mutation], i: int, last: int, receipts: dict[int, Receipt]
 ) -> list[Mutation]:
     """The mutations from ``i`` on that one batch handler may take together: new (no receipt),
-    consecutive numbers after ``last``, one name with a batch handler."""
+    consecutive numbers after ``last``, one name with a batch handler, and no photos (a
+    mutation that names photos is applied alone: its photos are attached to what it writes)."""
     try:
         spec = registry.get(mutations[i].name)
     except CgtError:
@@ -193,6 +194,8 @@ def _batch_run(
     run: list[Mutation] = []
     for m in mutations[i:]:
         if m.name != spec.name or m.seq in receipts or m.seq != last + len(run) + 1:
+            break
+        if any(True for _ in spec.photos(m.args)):
             break
         run.append(m)
     return run if len(run) > 1 else []

@@ -172,3 +172,29 @@ def test_a_crashing_batch_is_undone_and_its_mutations_go_one_by_one(world: SqlWo
     ]  # fmt: skip
     assert set(world.store.records()) == {("cases", "a"), ("cases", "b")}  # no "half"
     assert _count(world, SyncChange) == 2
+
+
+def test_a_mutation_naming_photos_is_applied_alone_and_not_offered_to_the_batch(
+    world: SqlWorld,
+) -> None:
+    # Each photo report once restarted the batch over the whole rest of the push (quadratic).
+    runs: list[int] = []
+
+    def counting(contexts: Any, args: Any) -> list[Any]:
+        runs.append(len(args))
+        return _open_all(contexts, args)
+
+    reg = Registry()
+    reg.register(
+        "open_case.v1", domain.open_case, batch=counting, photos=lambda a: a.get("photos", ())
+    )
+    server = SyncServer(world.store, reg, world.clock)
+    photo = ["ab" * 32]
+    with_photos = [
+        (seq, "open_case.v1", {"id": f"p{seq}", "title": "t", "grid": "g1", "photos": photo})
+        for seq in range(1, 6)
+    ]
+    response = _push(server, *with_photos, _open(6, "a"), _open(7, "b"))
+    assert [r.status for r in response.results] == [Status.APPLIED] * 7
+    assert runs == [2]  # only the two without photos, together
+    assert len(world.store.records()) == 7
