@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, make_url, text
 from server import create_app
 from server.clock import FixedClock
 from server.models import Base
+from tests.integration.pg import drop_database
 
 PG_URL = os.environ.get("CGT_TEST_PG_URL")
 ENGINES = ["sqlite", "postgresql"]
@@ -44,12 +45,11 @@ def pg_url() -> Iterator[str]:
     base = make_url(PG_URL)
     name = f"{base.database}_{os.getpid()}"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    drop_database(admin, name)
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(admin, name)
     admin.dispose()
 
 
