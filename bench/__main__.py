@@ -10,6 +10,9 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["-h"], ["--help"]):  # the commands, not the first benchmark's options
+        print(__doc__)
+        return 0
     from . import console, indicators, intake, queue, sync
 
     command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("all", argv)

@@ -32,7 +32,7 @@ from server.services import indicators as svc
 from server.services.demo import DEMO_PASSWORD
 
 from . import gen, gen_events
-from .common import bench_app, machine, scratch_db, table, time_ms
+from .common import bench_app, engines_and_sizes, machine, scratch_db, table, time_ms
 
 TARGET_MS = 2000.0
 TZ = ZoneInfo("Asia/Shanghai")
@@ -177,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--explain", action="store_true", help="print the query plans")
     p.add_argument("--keep", action="store_true", help="keep the generated databases")
     args = p.parse_args(argv)
-    sizes = sorted(int(x) for x in args.sizes.split(","))
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    engines, sizes = engines_and_sizes(args)
     print(f"indicators bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
     out = []
     for engine in engines:

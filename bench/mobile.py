@@ -2,11 +2,12 @@
 while 1,000 records sync.
 
     python -m bench mobile [--starts 5] [--records 1000] [--gil-switch MS]
-                                        (needs a display: make bench or .ci/with-display.sh)
+                                        (needs a display: .ci/with-display.sh)
 
 Cold start: a fresh process per start (python startup, imports, font, kv, first frame), timed
-from just before the process is spawned to the first frame drawn with the sign-in screen (or
-the home screen for a signed-in user: both are measured). Targets: ≤ 1.5 s.
+from just before the process is spawned to the first frame drawn with the sign-in screen (a
+signed-out start; a signed-in one, which opens the device store first, is not measured).
+Target: ≤ 1.5 s.
 
 Frames: the real app signed in as an inspector, 1,000 reports recorded offline, then a sync
 (push in batches of 50, then the pull of the echoed and published records) while the UI loop

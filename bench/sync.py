@@ -33,7 +33,6 @@ import io
 import json
 import os
 import pstats
-import random
 import statistics
 import subprocess
 import sys
@@ -585,7 +584,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sync bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
     print("  server: gunicorn gthread 1 worker × 4 threads; device: SyncClient + SQLite store "
           "(synchronous=FULL) + requests, batches of 100, pages of 500", flush=True)  # fmt: skip
-    random.seed(args.seed)
     with tempfile.TemporaryDirectory(prefix="cgt-bench-sync-") as tmp:
         results = [run_engine(e, args, Path(tmp)) for e in engines]
     print("\n" + report(results))

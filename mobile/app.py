@@ -97,8 +97,7 @@ class CgtApp(App):
         self.core.listeners.append(self._on_sync_state)
         self.core.data_listeners.append(self._on_data)
         Window.clearcolor = (0.953, 0.957, 0.965, 1)
-        for name in ("widgets",):
-            Builder.load_file(str(HERE / "screens" / f"{name}.kv"))
+        Builder.load_file(str(HERE / "screens" / "widgets.kv"))
         root = Builder.load_file(str(HERE / "screens" / "root.kv"))
         self.shell: Shell = root.ids.shell
         self.shell.transition = NoTransition()
@@ -213,9 +212,9 @@ class CgtApp(App):
 
     def _tick(self, _dt: float) -> None:
         self.core.tick()
-        self._on_sync_state(self.core.state, quiet=True)
+        self._on_sync_state(self.core.state)
 
-    def _on_sync_state(self, state: SyncState, quiet: bool = False) -> None:
+    def _on_sync_state(self, state: SyncState) -> None:
         now = self.core.clock()
         if self.core.device is None:
             self.bar_text, self.bar_badge, self.bar_warn = self.tr("sync.not_signed_in"), "", False

@@ -34,11 +34,10 @@ from sync.server import Writer
 from .models import Case, CasePhoto, CaseReporter, Category, Department
 from .services import city_cache
 from .services.actor import Actor
-from .sync_store import PENDING, SqlServerTx
+from .sync_store import PENDING, SqlServerTx  # PENDING: {(collection, id)} not yet published
 
 CASES, MY_REPORTS, CATEGORIES = "cases", "my_reports", "categories"
 DISPATCHERS, PUBLIC = "role:dispatcher", "public"
-_PENDING = PENDING  # session.info key: {(collection, id)} touched, not published
 _BUSY = "cgt_sync_publishing"
 # session.info key: {case id: ([CasePhoto], [CaseReporter], [reporter id inserted by Core])}
 # for cases inserted by this transaction, so publishing them needs no query for what the
@@ -161,7 +160,7 @@ def publish(w: Writer, s: Session, keys: Iterable[tuple[str, str]]) -> None:
 def publish_pending(w: Writer, s: Session) -> None:
     """Publish what this transaction touched so far through ``w`` (a mutation's context)."""
     s.flush()
-    publish(w, s, set(s.info.get(_PENDING, set())))
+    publish(w, s, set(s.info.get(PENDING, set())))
 
 
 def publish_all(s: Session, now: datetime) -> int:
@@ -178,7 +177,7 @@ def publish_all(s: Session, now: datetime) -> int:
 
 
 def _done(s: Session, keys: Iterable[tuple[str, str]]) -> None:
-    pending: set[tuple[str, str]] = s.info.get(_PENDING, set())
+    pending: set[tuple[str, str]] = s.info.get(PENDING, set())
     pending.difference_update(keys)
 
 
@@ -188,7 +187,7 @@ def note_born(s: Session, case: Case, reporter_ids: list[int]) -> None:
     if s.info.get(_BUSY):
         return
     s.info.setdefault(_BORN, {})[case.id] = ([], [], reporter_ids)
-    s.info.setdefault(_PENDING, set()).add((CASES, case.id))
+    s.info.setdefault(PENDING, set()).add((CASES, case.id))
     inner = s.get_nested_transaction() or s.get_transaction()
     s.info.setdefault(_INSERTED, []).append((case, inner))
 
@@ -240,22 +239,22 @@ def install(factory: sessionmaker[Session], clock: Callable[[], datetime]) -> No
             _note_born(s, s.new)
             keys = _touched([*s.new, *s.dirty, *s.deleted])
             if keys:
-                s.info.setdefault(_PENDING, set()).update(keys)
+                s.info.setdefault(PENDING, set()).update(keys)
 
     def before_commit(s: Session) -> None:
-        if s.info.get(_BUSY) or not s.info.get(_PENDING):
+        if s.info.get(_BUSY) or not s.info.get(PENDING):
             return
         s.flush()  # what is still unflushed joins the list now, not after this hook
         s.info[_BUSY] = True
         try:
             w = Writer(SqlServerTx(s), None, clock())
-            publish(w, s, set(s.info.pop(_PENDING, set())))
+            publish(w, s, set(s.info.pop(PENDING, set())))
             w.flush()  # the change-log numbers last, just before commit (rule C-3)
         finally:
             s.info.pop(_BUSY, None)
 
     def forget(s: Session) -> None:
-        s.info.pop(_PENDING, None)
+        s.info.pop(PENDING, None)
         s.info.pop(_BORN, None)
         s.info.pop(_INSERTED, None)
 

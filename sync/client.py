@@ -74,21 +74,13 @@ class SyncReport:
     error: str | None = None  # "transport" or a protocol error code
 
 
-def apply_change(tx: ClientTx, change: Change) -> None:
-    """Apply one server change unless the device already holds a newer version of it.
+def apply_changes(tx: ClientTx, changes: Sequence[Change]) -> None:
+    """Apply server changes, each unless the device already holds a newer version of it, in
+    one statement (``executemany`` on SQLite).
 
     Versions are the server's, per record; an older copy arriving late (a replayed echo, a
     stale page) is ignored, and a tombstone keeps the version of the removal.
     """
-    local = tx.get_record(change.collection, change.id)
-    if local is not None and change.version < local.version:
-        return
-    data = change.data if change.op is Op.UPSERT else None
-    tx.put_record(LocalRecord(change.collection, change.id, change.version, data))
-
-
-def apply_changes(tx: ClientTx, changes: Sequence[Change]) -> None:
-    """``apply_change`` for many changes in one statement (``executemany`` on SQLite)."""
     tx.put_records_if_newer(
         [
             LocalRecord(c.collection, c.id, c.version, c.data if c.op is Op.UPSERT else None)

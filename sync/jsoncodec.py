@@ -1,5 +1,5 @@
 """JSON on the sync engine's hot paths: orjson when it is installed, the standard library
-otherwise, with the same results.
+otherwise, with the same values (the text may differ in spacing).
 
 A first pull parses every record of a page and stores each one's text: with the standard
 library that is ~14 µs to parse and ~8 µs to encode a 1 KB record here; orjson does it in

@@ -42,7 +42,7 @@ Json = dict[str, Any]
 
 class RawJson(str):
     """The JSON text of an object, already encoded: what a server's store holds for a record,
-    handed to the page encoder as it is (``encode_page`` splices it in) instead of being
+    handed to the page encoder as it is (``PullPage.encode`` splices it in) instead of being
     decoded into a dict and encoded again. Only a server makes these, from its own stored
     text; a device never trusts text it receives: it parses and validates every page."""
 

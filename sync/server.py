@@ -234,7 +234,7 @@ def _apply(
     clock: Clock,
     budget: float,
 ) -> list[MutationResult]:
-    """One transaction for the request: each new mutation in a savepoint with its receipt.
+    """One transaction for the request: each new mutation in a savepoint of its own.
 
     Receipts, the client's last seq and the change log are written once, at the end, the
     change-log numbers last (rule C-3). A refusal undoes only its own savepoint (P-6, P-7).
@@ -344,7 +344,7 @@ def apply_push(
             results = _apply(store, registry, request.client_id, mutations, peer, clock, budget)
             return PushResponse(tuple(results))
         except (ReceiptConflict, TransactionLost):
-            continue  # a concurrent copy of this request won; its receipts answer us
+            continue  # a concurrent copy won (its receipts answer us), or the store lost it
     raise SyncError(f"push of {request.client_id} kept conflicting")
 
 

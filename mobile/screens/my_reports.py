@@ -8,6 +8,8 @@ from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
+from shared_models.enums import FINAL_STATES
+
 from .base import CgtScreen
 from .formatting import state_name, when
 
@@ -39,7 +41,7 @@ class MyReportsScreen(CgtScreen):
             title = tr.pick(r.category_name, r.category_name_en) or \
                 self.core.catalogue().name_of(tr, r.category_code)  # fmt: skip
             bits = [when(r.created_at) or self.tr("reports.waiting")]
-            if r.deadline and r.state not in ("closed", "rejected", "merged"):
+            if r.deadline and r.state not in FINAL_STATES:
                 bits.append(self.tr("reports.deadline", when=when(r.deadline)))
             if r.pending and not r.waiting:
                 bits.append(self.tr("reports.pending_action"))

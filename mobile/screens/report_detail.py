@@ -7,6 +7,8 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
+from shared_models.enums import FINAL_STATES
+
 from ..logic.errors import Offline
 from ..logic.my_reports import ReportRow, Timeline
 from .base import CgtScreen
@@ -60,7 +62,7 @@ class ReportDetailScreen(CgtScreen):
             facts.append(row.address)
         if row.description:
             facts.append(row.description)
-        if row.deadline and row.state not in ("closed", "rejected", "merged"):
+        if row.deadline and row.state not in FINAL_STATES:
             late = " " + self.tr("reports.overdue") if row.light == "red" else ""
             facts.append(self.tr("reports.deadline", when=when(row.deadline)) + late)
         if row.reject_reason:

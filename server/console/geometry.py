@@ -34,9 +34,6 @@ class Frame:
         """An SVG ``points`` attribute for a polygon."""
         return " ".join(f"{x},{y}" for x, y in (self.xy(lat, lon) for lat, lon in shape))
 
-    def contains(self, lat: float, lon: float) -> bool:
-        return self.min_lat <= lat <= self.max_lat and self.min_lon <= lon <= self.max_lon
-
 
 def frame_around(
     boxes: Iterable[tuple[float, float, float, float]], width: float = 640, pad: float = 0.03

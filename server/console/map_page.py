@@ -3,7 +3,6 @@ on each case page."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import render_template, request
@@ -11,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared_models.enums import Light
+from shared_models.geo import bbox_around
 
 from ..api.context import case_ctx
 from ..db import session as db_session
@@ -41,10 +41,8 @@ def _cells_in(s: Session, box: tuple[float, float, float, float]) -> list[GridCe
 
 
 def case_map(s: Session, case: Case) -> dict[str, Any]:
-    """The cells within a few hundred metres of a case, its own cell marked, and the point."""
-    dlat = CASE_MAP_RADIUS_M / 111_320
-    dlon = dlat / math.cos(math.radians(case.lat))
-    window = (case.lat - dlat, case.lon - dlon, case.lat + dlat, case.lon + dlon)
+    """The cells within CASE_MAP_RADIUS_M of a case, its own cell marked, and the point."""
+    window = bbox_around(case.lat, case.lon, CASE_MAP_RADIUS_M)
     frame = frame_around([window], width=360, pad=0)
     cells = [
         {

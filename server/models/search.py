@@ -44,13 +44,13 @@ TERMS_TABLE = "case_search_terms"
 SEARCH_TABLES = frozenset(
     {FTS_TABLE, TERMS_TABLE} | {f"{FTS_TABLE}_{s}" for s in ("data", "idx", "docsize", "config")}
 )
-PAD = "\x01\x01"  # appended to every indexed text: each real character starts a trigram
 
 _OPEN = "step_deadline IS NOT NULL"
 
 
 def _doc(row: str) -> str:
     # The values indexed for one row (old or new); a contentless 'delete' must repeat them.
+    # Each ends in two U+0001: every real character, the last ones too, starts a trigram.
     return (
         f"coalesce({row}.address, '') || char(1, 1), coalesce({row}.description, '') || char(1, 1)"
     )
@@ -79,10 +79,6 @@ WHEN (old.step_deadline IS NULL) != (new.step_deadline IS NULL)
   SELECT new.rowid, {_doc("new")} WHERE new.{_OPEN};
 END""",
 ]
-SQLITE_FILL = (
-    f"INSERT INTO {FTS_TABLE}(rowid, address, description) "
-    f"SELECT rowid, {_doc('cases')} FROM cases WHERE {_OPEN}"
-)
 SQLITE_TRIGGERS = ("case_search_insert", "case_search_delete", "case_search_update")
 
 for _sql in SQLITE_CREATE:
@@ -163,4 +159,4 @@ def schema_filter(dialect: str) -> Callable[..., bool]:
     return include
 
 
-__all__ = ["FTS_TABLE", "PAD", "SEARCH_TABLES", "SQLITE_TRIGGERS", "TERMS_TABLE", "schema_filter"]
+__all__ = ["FTS_TABLE", "SEARCH_TABLES", "SQLITE_TRIGGERS", "TERMS_TABLE", "schema_filter"]

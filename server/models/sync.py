@@ -1,10 +1,10 @@
 """Tables of the sync engine's server store (docs/sync-protocol.md, section 11).
 
-Audience tags are a ``text[]`` on PostgreSQL (filtered with ``&&``) and a JSON list on SQLite
-(filtered with ``json_each``); :data:`Tags` hides the difference from the models. On
-PostgreSQL the tag arrays have GIN indexes, so a pull finds a user's few records among
-millions without reading the others (docs/operations.md, "Sync indexes"); SQLite gets none
-(a JSON list cannot be indexed that way).
+Audience tags are a ``text[]`` on PostgreSQL and a JSON list on SQLite; :data:`Tags` hides
+the difference from the models. Pulls do not filter those: they seek the scope index
+(``sync_change_tags``, ``sync_record_tags``: one row per tag), so a pull finds a user's few
+records among millions without reading the others on both engines (docs/operations.md,
+"Sync indexes"; docs/sync-protocol.md, section 11).
 """
 
 from __future__ import annotations

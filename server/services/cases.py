@@ -21,8 +21,6 @@ from ..models import Case, CaseEvent, CaseReporter, Department, Supervision, Use
 from . import city, city_cache, photos
 from .actor import Actor
 from .case_intake import (  # noqa: F401  (the intake use case, re-exported)
-    SOURCE_OF_ROLE,
-    STAFF_SOURCES,
     ReportOutcome,
     find_candidates,
     report,

@@ -58,6 +58,7 @@ def test_publishing_waits_for_an_entry_in_progress(
     publisher.start()
     writer.join(30)
     publisher.join(30)
+    assert not writer.is_alive() and not publisher.is_alive(), "a write lock was never released"
     assert "error" not in outcome, outcome
     gas_unit = next(u for u in outcome["bulletin"]["units"] if u["department"] == "GAS")
     assert gas_unit["parts"]["chuangyuan"] == 66.0  # the entry is in the published bulletin
@@ -101,6 +102,7 @@ def test_an_entry_during_publishing_is_refused_not_slipped_in(
     writer.start()
     publisher.join(30)
     writer.join(30)
+    assert not writer.is_alive() and not publisher.is_alive(), "a write lock was never released"
     assert outcome == {"refused": "assessment_published"}
     with db.session() as s:
         score = s.scalar(select(AssessmentScore.special).join(Department).where(
