@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from . import db
@@ -22,6 +23,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .clock import init_app as init_clock
 
     init_clock(app)
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:
+        # The client's address, scheme and host as the proxy saw them (docs/operations.md).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
 
     from .services import city_cache

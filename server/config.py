@@ -52,6 +52,12 @@ class Defaults:
     LOGIN_MAX_FAILURES = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (nginx: 1).
+    # 0 trusts none of those headers: the peer address is the client. Behind a proxy it must
+    # be set, or every request seems to come from the proxy and one office's wrong passwords
+    # lock the whole staff out (LOGIN_MAX_FAILURES_PER_ADDRESS). Never set it higher than the
+    # number of proxies actually there: a client could then forge its address.
+    PROXY_HOPS = 0
     OTP_PROVIDER = "log"  # "log" writes the code to the server log (development)
     # Development and demo only: every code sent is this value, so scripted walkthroughs can
     # sign citizens in. Never set it on a real deployment.
@@ -87,6 +93,7 @@ _ENV_KEYS = {
     "CGT_RATING_WINDOW_DAYS": int,
     "CGT_ARGON2_TIME_COST": int,
     "CGT_ARGON2_MEMORY_COST": int,
+    "CGT_PROXY_HOPS": int,
 }
 
 

@@ -54,6 +54,8 @@ def supervision() -> Any:
         departments=departments,
         counts=counts,
         period=period,
+        # the month asked for travels with the open/all links and the next page
+        month=period.label if period and request.args.get("month") else None,
         show_all=show_all,
         next_cursor=encode_cursor(nxt) if nxt else None,
         can_answer=viewer.role in (Role.HANDLER, Role.ADMIN),

@@ -55,6 +55,11 @@ def test_supervise_an_overdue_case_and_the_department_answers(app, client, city,
     other_month = text(desk.get("/console/supervision?month=2026-10"))
     assert f'data-department="{HANDLER_DEPARTMENT}"' not in other_month
     assert desk.get("/console/supervision?month=2026-13").status_code == 422
+    # The month chosen stays chosen when the desk switches between open and all notes.
+    assert 'href="/console/supervision?all=1&amp;month=2026-10"' in other_month
+    switched = text(desk.get("/console/supervision?all=1&month=2026-10"))
+    assert 'href="/console/supervision?month=2026-10"' in switched
+    assert '<input type="hidden" name="all" value="1">' in switched
     timeline = ok(client.get(f"/api/cases/{cid}/timeline", headers=d))
     assert [e["action"] for e in timeline][-2:] == ["supervise", "answer_supervision"]
 
