@@ -74,8 +74,10 @@ app.run()
 
 
 def cold_starts(n: int, home: Path, child: str = CHILD) -> list[float]:
+    home.mkdir(parents=True, exist_ok=True)
+    kivy_home = tempfile.mkdtemp(prefix="kivy-home-", dir=home)  # a first start for Kivy too
     env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_LOG_MODE": "PYTHON",
-           "KIVY_HOME": tempfile.mkdtemp(prefix="kivy-home-")}  # fmt: skip
+           "KIVY_HOME": kivy_home}  # fmt: skip
     times = []
     for _ in range(n):
         start = time.time()
@@ -263,7 +265,11 @@ def main(argv: list[str]) -> int:
     if not os.environ.get("DISPLAY"):
         print("bench mobile: no display; run it under .ci/with-display.sh", file=sys.stderr)
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="cgt-bench-mobile-"))
+    with tempfile.TemporaryDirectory(prefix="cgt-bench-mobile-") as scratch:
+        return _run(args, Path(scratch))
+
+
+def _run(args: argparse.Namespace, tmp: Path) -> int:
     if args.starts:
         starts, bare = [], []
         for _ in range(args.starts):  # interleaved, so both see the same machine

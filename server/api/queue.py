@@ -9,6 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from shared_models.enums import CaseSource, CaseState, Light, Role
+from shared_models.schemas import NOTE_MAX
 
 from ..db import session
 from ..services import cases as case_svc
@@ -45,7 +46,7 @@ class SupervisionArgs(PageArgs):
 
 
 class AnswerIn(Schema):
-    answer = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    answer = fields.String(required=True, validate=validate.Length(min=1, max=NOTE_MAX))
 
 
 def _case_page(rows: list[Any], nxt: list[Any] | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from shared_models.enums import Role
 from shared_models.errors import CgtError, InvalidInput
+from shared_models.schemas import NOTE_MAX
 
 from ..api.context import case_ctx, timezone
 from ..api.indicators import period_of
@@ -25,7 +26,6 @@ from .i18n import error_text, t
 from .session import DESK, actor, safe_next
 
 PAGE = 50
-ANSWER_MAX = 2000
 
 
 def month_of(text: str) -> Period:
@@ -69,8 +69,8 @@ def answer(supervision_id: int) -> Any:
     text = request.form.get("answer", "").strip()
     back = safe_next(request.form.get("next")) or url_for("console.supervision")
     try:
-        if len(text) > ANSWER_MAX:
-            raise InvalidInput(errors={"answer": [t("error.too_long", n=ANSWER_MAX)]})
+        if len(text) > NOTE_MAX:
+            raise InvalidInput(errors={"answer": [t("error.too_long", n=NOTE_MAX)]})
         case_svc.answer_supervision(s, actor(), supervision_id, text, case_ctx())
         s.commit()
     except CgtError as err:
