@@ -51,16 +51,17 @@ class Case(Base):
     # have no deadline, so every index below only spans open work.
     __table_args__ = (
         # step_warn_at rides along so the yellow light (warn_at ≤ now < deadline) is checked
-        # inside the index instead of by reading every green row in deadline order. Partial:
-        # with the ~93% closed cases in it, SQLite's statistics priced a deadline range too
-        # high and a deep page of the red list was sorted out of another index (60 ms at 1M).
+        # inside the index instead of by reading every green row in deadline order. Partial on
+        # SQLite only: with the ~93% closed cases in it, SQLite's statistics priced a deadline
+        # range too high and a deep page of the red list was sorted out of another index (60 ms
+        # at 1M). PostgreSQL plans it well whole, and partial it preferred the smaller
+        # ix_cases_open_department plus a sort (4-27 ms a page at 1M): docs/PERFORMANCE.md.
         Index(
             "ix_cases_open_deadline",
             "step_deadline",
             "id",
             "step_warn_at",
             sqlite_where=text("step_deadline IS NOT NULL"),
-            postgresql_where=text("step_deadline IS NOT NULL"),
         ),
         Index("ix_cases_state_deadline", "state", "step_deadline", "id"),
         Index("ix_cases_dept_deadline", "department_id", "step_deadline", "id"),

@@ -15,3 +15,4 @@ def test_the_mobile_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "cold start to sign-in screen: median" in out and "bare Kivy window" in out
     assert "sync of 20 records" in out and "the same loop idle" in out
+    assert "cold start signed in, to the patrol screen (20 cases on the phone): median" in out
