@@ -5,7 +5,10 @@ failure is 15 minutes old. An unknown /console/... address is a console page, no
 
 from __future__ import annotations
 
+import pytest
+
 from server import create_app
+from server.db import database
 from tests.console.helpers import console_client, sign_in, text
 from tests.factories import DEMO_PASSWORD, DISPATCHER, HANDLER, load_city
 
@@ -78,11 +81,21 @@ def test_an_unknown_console_address_is_a_console_page_in_the_viewers_language(ap
     assert api.status_code == 404 and api.json["code"] == "not_found"
 
 
-def _behind_proxy(app, hops):
-    """The same server, configured with ``PROXY_HOPS`` (one nginx in front: 1)."""
-    keys = ("TESTING", "DATABASE_URL", "PHOTO_DIR", "CLOCK")
-    keys += ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST")
-    return create_app({**{k: app.config[k] for k in keys}, "PROXY_HOPS": hops})
+@pytest.fixture
+def behind_proxy(app):
+    """The same server configured with ``PROXY_HOPS`` (one nginx in front: 1); each app made
+    here gets its engine disposed, or a pooled PostgreSQL connection outlives the test."""
+    made = []
+
+    def make(hops):
+        keys = ("TESTING", "DATABASE_URL", "PHOTO_DIR", "CLOCK")
+        keys += ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST")
+        made.append(create_app({**{k: app.config[k] for k in keys}, "PROXY_HOPS": hops}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        database(other).engine.dispose()
 
 
 def _via_nginx(client, username, password, client_address):
@@ -91,28 +104,30 @@ def _via_nginx(client, username, password, client_address):
                        headers={"X-Forwarded-For": client_address})  # fmt: skip
 
 
-def test_behind_a_proxy_one_office_guessing_does_not_lock_out_the_other_staff(app, clock):
+def test_behind_a_proxy_one_office_guessing_does_not_lock_out_the_other_staff(
+    app, clock, behind_proxy
+):
     """Every request reaches the app from nginx's address; with PROXY_HOPS=1 the limit counts
     the client's address from X-Forwarded-For, so twenty wrong passwords from one office lock
     that office only — and the console's sign-in counts the same address."""
     load_city(app)
-    proxied = _behind_proxy(app, 1).test_client()
+    proxied = behind_proxy(1).test_client()
     for i in range(20):
         assert _via_nginx(proxied, f"guess{i}", "x", "10.0.0.9").status_code == 401
     assert _via_nginx(proxied, DISPATCHER, DEMO_PASSWORD, "10.0.0.9").status_code == 429
     assert _via_nginx(proxied, DISPATCHER, DEMO_PASSWORD, "10.0.0.8").status_code == 200
-    office = _behind_proxy(app, 1).test_client()
+    office = behind_proxy(1).test_client()
     office.environ_base.update({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "10.0.0.9"})
     assert sign_in(office, HANDLER).status_code == 429
     office.environ_base["HTTP_X_FORWARDED_FOR"] = "10.0.0.8"
     assert sign_in(office, HANDLER).status_code == 303
 
 
-def test_without_proxy_hops_a_forwarded_address_is_not_believed(app, clock):
+def test_without_proxy_hops_a_forwarded_address_is_not_believed(app, clock, behind_proxy):
     """PROXY_HOPS=0 (the default: no proxy): a client cannot dodge the limit by sending its
     own X-Forwarded-For — the peer address is what counts."""
     load_city(app)
-    direct = _behind_proxy(app, 0).test_client()
+    direct = behind_proxy(0).test_client()
     for i in range(20):
         assert _via_nginx(direct, f"guess{i}", "x", f"10.1.0.{i}").status_code == 401
     assert _via_nginx(direct, DISPATCHER, DEMO_PASSWORD, "10.2.0.1").status_code == 429
