@@ -10,6 +10,7 @@ from server.models import User
 from tests.console.helpers import console_client, page_token, sign_in, text
 from tests.factories import (
     CITIZEN_PHONE,
+    DEMO_PASSWORD,
     DISPATCHER,
     HANDLER,
     INSPECTOR,
@@ -84,7 +85,7 @@ def test_every_post_needs_the_csrf_token(app, client):
 def test_next_goes_back_inside_the_console_only(app, client):
     load_city(app)
     token = page_token(client)
-    data = {"username": DISPATCHER, "password": "cgt-demo-2026", "csrf_token": token}
+    data = {"username": DISPATCHER, "password": DEMO_PASSWORD, "csrf_token": token}
     resp = client.post("/console/login", data={**data, "next": "/console/map"})
     assert resp.headers["Location"] == "/console/map"
     other = app.test_client()

@@ -19,7 +19,7 @@ os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 
 
 def main(out: Path) -> int:
-    from tests.factories import INSPECTOR, INSPECTOR_POINT
+    from tests.factories import DEMO_PASSWORD, INSPECTOR, INSPECTOR_POINT
     from tests.mobile.helpers import OTP, Cable, Desk, new_phone, photo_file, thread_server
     from tests.mobile.test_journeys import citizen_report, close_case
     from tests.mobile.test_ui import FAST, choose_photo
@@ -101,7 +101,7 @@ def main(out: Path) -> int:
         d.on("signin")
         d.tap_id("tab_staff")
         d.type("username", INSPECTOR)
-        d.type("password", "cgt-demo-2026")
+        d.type("password", DEMO_PASSWORD)
         d.tap_id("submit")
         patrol = d.on("patrol")
         d.until(lambda: len(patrol.ids.tasks.children) >= 3)

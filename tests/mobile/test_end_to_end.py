@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import INSPECTOR
+from tests.factories import DEMO_PASSWORD, INSPECTOR
 
 from .helpers import OTP, Desk, new_phone, photo_bytes, process_server
 from .test_ui import FAST, choose_photo
@@ -89,7 +89,7 @@ def test_a_report_from_the_app_goes_all_the_way_to_closed(
     try:
         d.tap_id("tab_staff")
         d.type("username", INSPECTOR)
-        d.type("password", "cgt-demo-2026")
+        d.type("password", DEMO_PASSWORD)
         d.tap_id("submit")
         patrol = d.on("patrol")
         d.until(lambda: any(w.task.case_id == case_id for w in patrol.ids.tasks.children),

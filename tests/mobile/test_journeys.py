@@ -12,7 +12,7 @@ from mobile.logic.errors import FormInvalid, ServerRefused
 from mobile.logic.location import PinMap, from_gps
 from mobile.logic.report_form import ReportForm
 from mobile.logic.session import home_for
-from tests.factories import INSPECTOR, INSPECTOR_POINT, OUTSIDE_POINT
+from tests.factories import DEMO_PASSWORD, INSPECTOR, INSPECTOR_POINT, OUTSIDE_POINT
 
 from .conftest import make_core
 from .helpers import OTP, Cable, Desk, new_phone, photo_file, wait_for
@@ -63,7 +63,7 @@ def test_sign_in_both_kinds_and_the_role_decides_home(core: Core, tmp_path: Path
     with pytest.raises(ServerRefused) as refused:
         core.sign_in_staff(INSPECTOR, "wrong")
     assert refused.value.code == "bad_credentials"
-    account = core.sign_in_staff(INSPECTOR, "cgt-demo-2026")
+    account = core.sign_in_staff(INSPECTOR, DEMO_PASSWORD)
     assert account.role == "inspector" and core.home() == "patrol"
     assert home_for("merchant") == "citizen_home" and home_for("dispatcher") == "citizen_home"
     core.io.submit(core.sign_out).result(10)
@@ -212,7 +212,7 @@ def test_a_refused_report_is_kept_fixed_and_resent(
 
 
 def inspector(core: Core) -> None:
-    core.sign_in_staff(INSPECTOR, "cgt-demo-2026")
+    core.sign_in_staff(INSPECTOR, DEMO_PASSWORD)
     assert core.home() == "patrol"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sync.schedule import Backoff
-from tests.factories import INSPECTOR, INSPECTOR_POINT
+from tests.factories import DEMO_PASSWORD, INSPECTOR, INSPECTOR_POINT
 
 from .helpers import OTP, Cable, Desk, new_phone, photo_file
 from .test_journeys import citizen_report, close_case
@@ -130,7 +130,7 @@ def test_inspector_verifies_and_checks_offline(
 
     d.tap_id("tab_staff")
     d.type("username", INSPECTOR)
-    d.type("password", "cgt-demo-2026")
+    d.type("password", DEMO_PASSWORD)
     d.tap_id("submit")
     patrol = d.on("patrol")
 
