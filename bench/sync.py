@@ -14,9 +14,12 @@ client: ``SyncClient`` on the phone's SQLite store (``sync.stores.sqlite_client`
   ``bench.sync_gen`` in the shape the server publishes); records/s. Target ≥ 20,000/s.
 - **empty**: an inspector's sync when nothing new concerns them, at each server size (change
   rows; records are half as many): "behind" — 10% of the log was written for other grids
-  since the phone's cursor; "current" — the cursor is at the head. Median ms per ``sync()``.
-  Target ≤ 5 ms, and no slower at the largest size than at the smallest. ``--explain`` prints
-  the plans of the pull's SQL at each size.
+  since the phone's cursor (put back before each "behind" sync as a sync leaves it: written
+  without fsync); "current" — the cursor is at the head. Every size has its own server, all
+  up at once, and the timed syncs go round the sizes, so each size is measured in the same
+  minutes (the machine's noise falls on all of them). Median ms per ``sync()``. Target
+  ≤ 5 ms, and no slower at the largest size than at the smallest. ``--explain`` prints the
+  plans of the pull's SQL at each size.
 - **memory**: the peak resident memory (``VmHWM``) of a separate device process (client,
   ``requests`` and the SQLite store, nothing else imported) pulling N records, and the peak
   of Python's own allocations (``tracemalloc``) in a second run. Target < 200 MB.
@@ -41,7 +44,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -442,48 +445,90 @@ def _plans(url: str, uid: int, mine: set[str], cursor: str, client_id: str) -> s
     return "\n".join(lines)
 
 
-def run_empty(engine: str, size: int, repeats: int, folder: Path) -> EmptyResult:
-    with served(engine, f"cgt_bench_sync_{size}") as (url, base):
-        cells, mine, uid = _grid(url)
-        db = _engine(url)
-        now = datetime.now(UTC)
-        try:
-            # ~100 records the inspector may see, then 90% of the log for other grids
-            mine_list = sorted(mine)
-            sync_gen.append(
-                db, 100, collection="cases", now=now, seed=11, data=_small,
-                audience=lambda i: ["role:dispatcher", f"grid:{mine_list[i % len(mine_list)]}"],
-            )  # fmt: skip
-            others = _others(mine, cells)
-            sync_gen.append(db, int(size * 0.9) // 2, collection="cases", audience=others,
-                            data=_small, now=now, versions=2, seed=12)  # fmt: skip
-            sync_gen.analyze(db)
-            device = phone(base, staff_token(base, INSPECTOR), folder)
-            assert device.sync().ok
-            with device.store.transaction() as tx:
-                behind = tx.get_meta("cursor")
-            sync_gen.append(db, int(size * 0.1) // 2, collection="cases", audience=others,
-                            data=_small, now=now, versions=2, seed=13)  # fmt: skip
-            sync_gen.analyze(db)
-        finally:
-            db.dispose()
+@dataclass
+class EmptySetup:
+    """One server size ready for the empty sync: an inspector's phone that has pulled, and
+    the cursor it had before 10% more of the log (none of it in its scope) was written."""
 
-        def timed(reset: bool) -> float:
-            samples = []
-            for _ in range(repeats + 3):
-                if reset:
-                    with device.store.transaction() as tx:
-                        tx.set_meta("cursor", behind)
-                t0 = time.perf_counter()
-                outcome = device.sync()
-                samples.append((time.perf_counter() - t0) * 1000)
-                assert outcome.ok and outcome.pulled == 0, outcome
-            return statistics.median(samples[3:])
+    size: int
+    url: str
+    uid: int
+    mine: set[str]
+    device: Any
+    behind: str
 
-        behind_ms, current_ms = timed(True), timed(False)
-        plans = _plans(url, uid, mine, behind, device.client_id)
-        device.store.close()
-    return EmptyResult(size, behind_ms, current_ms, plans)
+
+def setup_empty(url: str, base: str, size: int, folder: Path) -> EmptySetup:
+    cells, mine, uid = _grid(url)
+    db = _engine(url)
+    now = datetime.now(UTC)
+    try:
+        # ~100 records the inspector may see, then 90% of the log for other grids
+        mine_list = sorted(mine)
+        sync_gen.append(
+            db, 100, collection="cases", now=now, seed=11, data=_small,
+            audience=lambda i: ["role:dispatcher", f"grid:{mine_list[i % len(mine_list)]}"],
+        )  # fmt: skip
+        others = _others(mine, cells)
+        sync_gen.append(db, int(size * 0.9) // 2, collection="cases", audience=others,
+                        data=_small, now=now, versions=2, seed=12)  # fmt: skip
+        sync_gen.analyze(db)
+        device = phone(base, staff_token(base, INSPECTOR), folder)
+        assert device.sync().ok
+        with device.store.transaction() as tx:
+            behind = tx.get_meta("cursor")
+        sync_gen.append(db, int(size * 0.1) // 2, collection="cases", audience=others,
+                        data=_small, now=now, versions=2, seed=13)  # fmt: skip
+        sync_gen.analyze(db)
+    finally:
+        db.dispose()
+    assert behind
+    return EmptySetup(size, url, uid, mine, device, behind)
+
+
+def empty_sync_ms(setup: EmptySetup, behind: bool) -> float:
+    """One timed ``sync()`` that finds nothing: "behind" starts from the old cursor, put
+    back as the phone's last sync would have left it (a page's cursor, not fsynced)."""
+    device = setup.device
+    if behind:
+        with device.store.transaction(durable=False) as tx:
+            tx.set_meta("cursor", setup.behind)
+    t0 = time.perf_counter()
+    outcome = device.sync()
+    ms = (time.perf_counter() - t0) * 1000
+    assert outcome.ok and outcome.pulled == 0, outcome
+    return ms
+
+
+def run_empty(engine: str, sizes: list[int], repeats: int, folder: Path) -> list[EmptyResult]:
+    """Every size served at once; the timed syncs go round the sizes (behind and current at
+    each, taking turns to go first: the first request a server gets after the others' turn
+    is the slower), so all sizes are measured in the same minutes of a noisy machine."""
+    with ExitStack() as stack:
+        setups = []
+        for size in sizes:
+            url, base = stack.enter_context(served(engine, f"cgt_bench_sync_{size}"))
+            setups.append(setup_empty(url, base, size, folder))
+        samples: dict[tuple[int, bool], list[float]] = {}
+        for n in range(repeats + 3):
+            for st in setups:
+                for behind in (n % 2 == 0, n % 2 == 1):  # each goes first every other round
+                    ms = empty_sync_ms(st, behind)
+                    if n >= 3:  # the first rounds warm connections and caches
+                        samples.setdefault((st.size, behind), []).append(ms)
+        results = []
+        for st in setups:
+            plans = _plans(st.url, st.uid, st.mine, st.behind, st.device.client_id)
+            st.device.store.close()
+            results.append(
+                EmptyResult(
+                    st.size,
+                    statistics.median(samples[(st.size, True)]),
+                    statistics.median(samples[(st.size, False)]),
+                    plans,
+                )
+            )
+    return results
 
 
 # ---------------------------------------------------------------- main
@@ -516,12 +561,11 @@ def run_engine(engine: str, args: argparse.Namespace, folder: Path) -> dict[str,
                       f"allocations peak {r['tracemalloc_mb']:.1f} MB, {r['seconds']:.1f} s",
                       flush=True)  # fmt: skip
     if "empty" in parts:
-        out["empty"] = []
-        for size in [int(s) for s in args.sizes.split(",")]:
-            r = run_empty(engine, size, args.repeats, folder)
-            out["empty"].append(r)
-            print(f"  {engine} empty sync at {size:,} change rows: behind {r.behind_ms:.2f} ms, "
-                  f"current {r.current_ms:.2f} ms", flush=True)  # fmt: skip
+        sizes = [int(s) for s in args.sizes.split(",")]
+        out["empty"] = run_empty(engine, sizes, args.repeats, folder)
+        for r in out["empty"]:
+            print(f"  {engine} empty sync at {r.size:,} change rows: behind {r.behind_ms:.2f} "
+                  f"ms, current {r.current_ms:.2f} ms", flush=True)  # fmt: skip
             if args.explain:
                 print("    " + r.plans.replace("\n", "\n    "), flush=True)
     return out
@@ -572,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pull-repeats", type=int, default=1, help="first pulls timed (median)")
     p.add_argument("--sizes", default="1000,1000000", help="server change rows, empty sync")
     p.add_argument("--memory", type=int, default=100_000, help="records pulled, memory part")
-    p.add_argument("--repeats", type=int, default=50, help="empty syncs timed per size")
+    p.add_argument("--repeats", type=int, default=200, help="empty syncs timed per size")
     p.add_argument("--explain", action="store_true", help="print the empty pull's query plans")
     p.add_argument("--profile", type=int, default=0, metavar="N", help="profile N pushes")
     p.add_argument("--seed", type=int, default=20261121)

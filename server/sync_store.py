@@ -9,6 +9,7 @@ mark (the committed counter) never runs ahead of a change that is still in fligh
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -72,6 +73,12 @@ _BUMP = (
     .returning(_C.c.value)
 )
 
+_HIGH = select(_C.c.value).where(_C.c.id == _ONE)
+_M = SyncMeta.__table__
+_MARKS = select(
+    _HIGH.scalar_subquery(), select(_M.c.min_retained).where(_M.c.id == _ONE).scalar_subquery()
+)
+
 
 def _as_text(column: Any) -> Any:
     """A JSON column read as the text the database holds (no decoding: a pull page splices
@@ -97,6 +104,79 @@ def _tag_reader() -> Callable[[Any], frozenset[str]]:
     return read
 
 
+def _tag_params(audiences: frozenset[str]) -> dict[str, str]:
+    return {f"tag_{i}": tag for i, tag in enumerate(sorted(audiences))}
+
+
+def _raw_columns(table: Any, pg: bool) -> list[Any]:
+    """``table``'s columns, the JSON ones without SQLAlchemy's decoding: ``data`` as its
+    text; the tag lists as text on SQLite (``_tag_reader`` decodes each distinct list once),
+    as the driver's arrays on PostgreSQL."""
+    return [
+        _as_text(c) if c.name == "data" or (c.name in _RAW and not pg) else c for c in table.columns
+    ]
+
+
+@functools.cache
+def _changes_statement(n_tags: int, by_collection: bool, by_origin: bool, pg: bool) -> Any:
+    """The pull's read of the change log for a user with ``n_tags`` tags, built once per
+    shape (building it costs more than running it); parameters ``tag_<i>``, ``after``,
+    ``upto``, ``lim``, and ``collections`` / ``origin`` when filtered."""
+    t = SyncChangeTag.__table__
+    arms = []
+    for i in range(n_tags):
+        arm = select(t.c.cursor).where(
+            t.c.tag == bindparam(f"tag_{i}"),
+            t.c.cursor > bindparam("after"),
+            t.c.cursor <= bindparam("upto"),
+        )
+        if by_collection:
+            arm = arm.where(t.c.collection.in_(bindparam("collections", expanding=True)))
+        if by_origin:
+            arm = arm.where(or_(t.c.origin.is_(None), t.c.origin != bindparam("origin")))
+        arms.append(arm.order_by(t.c.cursor).limit(bindparam("lim")).subquery())
+    merged = union(*(select(a.c.cursor) for a in arms)).subquery()
+    picked = select(merged.c.cursor).order_by(merged.c.cursor).limit(bindparam("lim")).subquery()
+    c = SyncChange.__table__
+    return (
+        select(*_raw_columns(c, pg))
+        .join(picked, c.c.cursor == picked.c.cursor)
+        .order_by(c.c.cursor)
+    )
+
+
+@functools.cache
+def _records_statement(n_tags: int, after: bool, by_collection: bool, pg: bool) -> Any:
+    """A page of a full resync for a user with ``n_tags`` tags, built once per shape;
+    parameters ``tag_<i>``, ``lim``, ``after_c`` / ``after_id``, ``collections``."""
+    t = SyncRecordTag.__table__
+    arms = []
+    for i in range(n_tags):
+        arm = select(t.c.collection, t.c.id).where(t.c.tag == bindparam(f"tag_{i}"))
+        if after:
+            arm = arm.where(
+                tuple_(t.c.collection, t.c.id) > tuple_(bindparam("after_c"), bindparam("after_id"))
+            )
+        if by_collection:
+            arm = arm.where(t.c.collection.in_(bindparam("collections", expanding=True)))
+        arms.append(arm.order_by(t.c.collection, t.c.id).limit(bindparam("lim")).subquery())
+    merged = union(*(select(a.c.collection, a.c.id) for a in arms)).subquery()
+    picked = (
+        select(merged.c.collection, merged.c.id)
+        .order_by(merged.c.collection, merged.c.id)
+        .limit(bindparam("lim"))
+        .subquery()
+    )
+    r = SyncRecord.__table__
+    raw = {c.name: c for c in _raw_columns(r, pg)}
+    return (
+        select(r.c.collection, r.c.id, r.c.version, raw["data"], raw["audience"])
+        .join(picked, and_(r.c.collection == picked.c.collection, r.c.id == picked.c.id))
+        .where(r.c.deleted.is_(False))
+        .order_by(r.c.collection, r.c.id)
+    )
+
+
 def _insert(s: Session, model: Any) -> Any:
     dialect = s.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
@@ -117,14 +197,7 @@ class SqlServerTx:
         self._records: dict[tuple[str, str], Record | None] = {}
         self._dirty: dict[tuple[str, str], Record] = {}
         self._stored: dict[tuple[str, str], frozenset[str]] = {}  # row in the DB: its live tags
-
-    def _raw(self, column: Any) -> Any:
-        """A column read without SQLAlchemy's JSON decoding: ``data`` as its text; the tag
-        lists as text on SQLite (``_tag_reader`` decodes each distinct list once), as the
-        driver's arrays on PostgreSQL."""
-        if column.name == "data" or not self._pg:
-            return _as_text(column)
-        return column
+        self._high: int | None = None  # the high-water mark read with min_retained_cursor
 
     # ------------------------------------------------------------ clients and receipts
 
@@ -361,6 +434,7 @@ class SqlServerTx:
 
     def _take(self, n: int) -> int:
         s = self.session
+        self._high = None
         top = s.connection().execute(_BUMP, {"n": n}).scalar()
         if top is None:  # first change ever: create the row, then take numbers as usual
             s.execute(
@@ -372,7 +446,9 @@ class SqlServerTx:
         return int(top)
 
     def high_water(self) -> int:
-        value = self.session.scalar(select(SyncCounter.value).where(SyncCounter.id == _ONE))
+        if self._high is not None:
+            return self._high
+        value = self.session.connection().execute(_HIGH).scalar()
         return int(value or 0)
 
     def changes_query(
@@ -383,27 +459,24 @@ class SqlServerTx:
         collections: tuple[str, ...],
         exclude_origin: str | None,
         limit: int,
-    ) -> Any:
+    ) -> tuple[Any, dict[str, Any]] | None:
         """The page's changes through the scope index: for each of the user's tags an index
         range ``(tag, cursor > X)`` of at most ``limit`` rows, merged, the first ``limit``
         cursors kept, then their rows by primary key. Its cost grows with the changes that
-        concern the user, not with the log (the empty sync is a few index seeks)."""
-        t = SyncChangeTag.__table__
-        arms = []
-        for tag in sorted(audiences):
-            arm = select(t.c.cursor).where(t.c.tag == tag, t.c.cursor > cursor, t.c.cursor <= upto)
-            if collections:
-                arm = arm.where(t.c.collection.in_(collections))
-            if exclude_origin is not None:
-                arm = arm.where(or_(t.c.origin.is_(None), t.c.origin != exclude_origin))
-            arms.append(arm.order_by(t.c.cursor).limit(limit).subquery())
-        if not arms:
+        concern the user, not with the log (the empty sync is a few index seeks). Returns the
+        statement (built once per shape, ``_changes_statement``) and its parameters."""
+        if not audiences:
             return None
-        merged = union(*(select(a.c.cursor) for a in arms)).subquery()
-        picked = select(merged.c.cursor).order_by(merged.c.cursor).limit(limit).subquery()
-        c = SyncChange.__table__
-        columns = [self._raw(col) if col.name in _RAW else col for col in c.columns]
-        return select(*columns).join(picked, c.c.cursor == picked.c.cursor).order_by(c.c.cursor)
+        stmt = _changes_statement(
+            len(audiences), bool(collections), exclude_origin is not None, self._pg
+        )
+        params: dict[str, Any] = {"after": cursor, "upto": upto, "lim": limit}
+        params.update(_tag_params(audiences))
+        if collections:
+            params["collections"] = list(collections)
+        if exclude_origin is not None:
+            params["origin"] = exclude_origin
+        return stmt, params
 
     def changes_after(
         self,
@@ -414,10 +487,10 @@ class SqlServerTx:
         exclude_origin: str | None,
         limit: int,
     ) -> list[LoggedChange]:
-        stmt = self.changes_query(cursor, upto, audiences, collections, exclude_origin, limit)
-        if stmt is None:
+        query = self.changes_query(cursor, upto, audiences, collections, exclude_origin, limit)
+        if query is None:
             return []
-        rows = self.session.execute(stmt).all()
+        rows = self.session.connection().execute(*query).all()
         tags = _tag_reader()
         return [
             LoggedChange(
@@ -446,31 +519,16 @@ class SqlServerTx:
     ) -> list[Record]:
         """A page of the user's live records through the scope index, merged over their tags
         as ``changes_query`` does, in ``(collection, id)`` order."""
-        t = SyncRecordTag.__table__
-        arms = []
-        for tag in sorted(audiences):
-            arm = select(t.c.collection, t.c.id).where(t.c.tag == tag)
-            if after is not None:
-                arm = arm.where(tuple_(t.c.collection, t.c.id) > tuple_(*after))
-            if collections:
-                arm = arm.where(t.c.collection.in_(collections))
-            arms.append(arm.order_by(t.c.collection, t.c.id).limit(limit).subquery())
-        if not arms:
+        if not audiences:
             return []
-        merged = union(*(select(a.c.collection, a.c.id) for a in arms)).subquery()
-        picked = (
-            select(merged.c.collection, merged.c.id)
-            .order_by(merged.c.collection, merged.c.id)
-            .limit(limit)
-            .subquery()
-        )
-        r = SyncRecord.__table__
-        rows = self.session.execute(
-            select(r.c.collection, r.c.id, r.c.version, _as_text(r.c.data), self._raw(r.c.audience))
-            .join(picked, and_(r.c.collection == picked.c.collection, r.c.id == picked.c.id))
-            .where(r.c.deleted.is_(False))
-            .order_by(r.c.collection, r.c.id)
-        ).all()
+        stmt = _records_statement(len(audiences), after is not None, bool(collections), self._pg)
+        params: dict[str, Any] = {"lim": limit}
+        params.update(_tag_params(audiences))
+        if after is not None:
+            params["after_c"], params["after_id"] = after
+        if collections:
+            params["collections"] = list(collections)
+        rows = self.session.connection().execute(stmt, params).all()
         # ``data`` stays the text the store holds: the page encoder splices it in (RawJson)
         tags = _tag_reader()
         return [Record(c, i, v, RawJson(d), tags(a)) for c, i, v, d, a in rows]
@@ -478,8 +536,12 @@ class SqlServerTx:
     # ------------------------------------------------------------ retention
 
     def min_retained_cursor(self) -> int:
-        value = self.session.scalar(select(SyncMeta.min_retained).where(SyncMeta.id == _ONE))
-        return int(value or 0)
+        """Read with the high-water mark in one statement (a pull asks for both, this
+        first); ``high_water`` then answers from it, which is safe: a mark read earlier in
+        the transaction is still one below which every change has committed (C-3)."""
+        high, oldest = self.session.connection().execute(_MARKS).one()
+        self._high = int(high or 0)
+        return int(oldest or 0)
 
     def prune(self, before: datetime, receipts_before: datetime | None = None) -> None:
         s = self.session

@@ -18,6 +18,7 @@ from shared_models.enums import Role
 from sync.errors import SyncError
 from sync.protocol import PullRequest, PushRequest
 from sync.server import SyncServer
+from sync.server import pull as sync_pull
 from sync.server_store import Peer
 
 from ..db import database, session
@@ -84,8 +85,12 @@ class Pull(MethodView):
     def post(self) -> Response:
         """One page of what changed for this user after the cursor (scoped, incremental)"""
         pull = PullRequest.from_json(_body())
-        # encoded in one pass, each record's stored JSON text spliced in as it is
-        return Response(engine().pull(pull, peer()).encode(), mimetype="application/json")
+        who = peer()
+        # In the request's own session, which read the token and the user's grid: one
+        # connection and one transaction per pull (a pull only reads). The page is encoded
+        # in one pass, each record's stored JSON text spliced in as it is.
+        page = sync_pull(SqlServerStore(session), pull, who)
+        return Response(page.encode(), mimetype="application/json")
 
 
 @blp.errorhandler(SyncError)
