@@ -9,8 +9,9 @@ happens here except through the transport and the store given to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
@@ -368,30 +369,82 @@ class SyncClient:
 
     def _pull_all(self) -> int:
         """Pull pages until the server has no more, applying each with its cursor in one
-        local transaction, in order (rule L-7). With ``prefetch`` the next page is requested
-        (with the cursor of the page in hand) while this one is applied: the server's work and
-        the device's overlap. A fetched page is applied only after its predecessor was; if
-        that fails, the fetched page is dropped and pulled again next time."""
+        local transaction, in order (rule L-7). With ``prefetch`` a thread fetches the pages
+        one after the other, each as soon as the one before it has arrived, up to
+        ``PREFETCH_DEPTH`` pages ahead of the one being applied: the server's work on the
+        next pages overlaps the device's on this one, and no page waits for this thread to
+        wake up before it is asked for. A fetched page is applied only after its predecessor
+        was; if that fails, the pages fetched ahead are dropped and pulled again next time."""
         pulled = 0
         with self.store.transaction() as tx:
             cursor = tx.get_meta("cursor") or ""
-        ahead: Future[PullPage] | None = None
-        pool = ThreadPoolExecutor(1, "sync-prefetch") if self.prefetch else None
+        pages = _fetched_ahead(self._pages(cursor)) if self.prefetch else self._pages(cursor)
         try:
-            for n in range(self.max_pages):
-                page = ahead.result() if ahead is not None else self._fetch(cursor)
-                ahead = None
-                if pool is not None and page.has_more and n + 1 < self.max_pages:
-                    ahead = pool.submit(self._fetch, page.cursor)
+            for page in pages:
                 if page.changes or page.reset or page.cursor != cursor:
                     # Not durable: a page lost to a power cut is pulled again.
                     with self.store.transaction(durable=False) as tx:
                         apply_page(tx, page)
                     cursor = page.cursor  # only this loop moves it during a sync
                 pulled += len(page.changes)
-                if not page.has_more:
-                    break
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)  # a request still in flight ends before we return
+            pages.close()  # with prefetch: a request still in flight ends before we return
         return pulled
+
+    def _pages(self, cursor: str) -> Generator[PullPage, None, None]:
+        """The pages from ``cursor`` on, each asked for with the cursor of the one before."""
+        for _ in range(self.max_pages):
+            page = self._fetch(cursor)
+            yield page
+            if not page.has_more:
+                return
+            cursor = page.cursor
+
+
+PREFETCH_DEPTH = 2  # pages fetched ahead of the one being applied
+
+
+def _fetched_ahead(pages: Iterator[PullPage]) -> Generator[PullPage, None, None]:
+    """``pages`` as they come, drawn by a thread that runs up to ``PREFETCH_DEPTH`` pages
+    ahead; a failure to fetch is raised here, in order, after the pages before it. Closing
+    this generator stops the thread and waits for it (its request in flight, if any)."""
+    ahead: queue.Queue[tuple[PullPage | None, BaseException | None]] = queue.Queue(PREFETCH_DEPTH)
+    stop = threading.Event()
+
+    def put(item: tuple[PullPage | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                if not put((page, None)):
+                    return
+        except Exception as error:  # TransportError, ProtocolError …: raised in order
+            put((None, error))
+            return
+        put((None, None))
+
+    worker = threading.Thread(target=fetch, name="sync-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            page, error = ahead.get()
+            if error is not None:
+                raise error
+            if page is None:
+                return
+            yield page
+    finally:
+        stop.set()
+        while True:  # free a put that is waiting, so the thread sees ``stop`` at once
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                break
+        worker.join()

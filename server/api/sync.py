@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask.views import MethodView
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from shared_models.enums import Role
 from sync.errors import SyncError
@@ -91,6 +91,26 @@ class Pull(MethodView):
         # in one pass, each record's stored JSON text spliced in as it is.
         page = sync_pull(SqlServerStore(session), pull, who)
         return Response(page.encode(), mimetype="application/json")
+
+
+@blp.before_request
+def _pull_without_a_transaction() -> None:
+    """On PostgreSQL a pull's reads (the token, the user's grid cells, the marks, the
+    changes) run in autocommit: under READ COMMITTED each statement sees its own snapshot
+    inside a transaction as well, so ``BEGIN`` and ``COMMIT`` would be two round trips to
+    the database for nothing. The high-water mark is still read before the changes (C-3)."""
+    if request.endpoint != f"{blp.name}.Pull" or "db_session" in g:
+        return
+    db = database()
+    if db.engine.dialect.name == "postgresql":
+        g.db_session = db.factory(bind=_autocommit(db.engine))
+
+
+def _autocommit(engine: Engine) -> Engine:
+    options = current_app.extensions.setdefault("cgt_autocommit", {})
+    if engine not in options:
+        options[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return options[engine]  # type: ignore[no-any-return]
 
 
 @blp.errorhandler(SyncError)

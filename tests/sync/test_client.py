@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sync.client import Counts
+import time
+
+import pytest
+
+from sync import client as client_module
+from sync.client import PREFETCH_DEPTH, Counts
 from sync.errors import ProtocolError
 from sync.protocol import PullPage, PullRequest, PushRequest, PushResponse
 from sync.testkit import AppKilled, Fault, FaultyTransport, MemoryClientStore
@@ -185,6 +190,28 @@ def test_a_prefetching_pull_applies_every_page_in_order_with_its_cursor(world: W
     assert ahead.sync().ok and ahead.sync().pulled == 0  # nothing new, nothing fetched ahead
 
 
+def test_prefetch_runs_ahead_of_the_page_being_applied_but_no_further_than_its_depth(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cases_for_pages(world, 40)
+    phone, loop = world.device("p", A, page_limit=4, prefetch=True)
+    real, seen = client_module.apply_page, []
+
+    def slow_first_page(tx, page):  # type: ignore[no-untyped-def]
+        if not seen:
+            deadline = time.monotonic() + 10
+            while len(loop.pages) < 2 + PREFETCH_DEPTH and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(0.1)  # time to fetch more, were it not bounded
+            # page 1 in hand, PREFETCH_DEPTH pages waiting, the next one fetched and held
+            seen.append(len(loop.pages))
+        real(tx, page)
+
+    monkeypatch.setattr(client_module, "apply_page", slow_first_page)
+    assert phone.sync().ok and len(phone.all("cases")) == 40
+    assert seen == [2 + PREFETCH_DEPTH]
+
+
 def test_a_prefetched_page_is_dropped_when_the_page_before_fails_to_apply(world: World) -> None:
     _cases_for_pages(world, 12)
     store = MemoryClientStore()
@@ -195,8 +222,9 @@ def test_a_prefetched_page_is_dropped_when_the_page_before_fails_to_apply(world:
         raise AssertionError("the app should have died")
     except AppKilled:
         pass
-    assert _cursor(store) == loop.pages[0].cursor  # page 1 only; page 2 and 3 never applied
-    assert len(loop.pages) == 3  # page 3 was already fetched: it is simply dropped
+    assert _cursor(store) == loop.pages[0].cursor  # page 1 only; the pages after never applied
+    # pages fetched ahead of page 2 (at most PREFETCH_DEPTH of them) are simply dropped
+    assert 2 <= len(loop.pages) <= 2 + PREFETCH_DEPTH
     assert len(phone.all("cases")) == 4
     store.disarm()
     again, _ = world.device("p", A, store=store, page_limit=4, prefetch=True)
