@@ -79,10 +79,12 @@ def _obj(value: object, path: str) -> Json:
     return value
 
 
+_ONLY_STR = frozenset({str})
+
+
 def _str_keys(value: dict[Any, Any]) -> bool:
     """Every key a string (always true of a parsed JSON object; checked at C speed)."""
-    kinds = set(map(type, value))
-    return kinds <= {str} or all(isinstance(k, str) for k in value)
+    return set(map(type, value)) <= _ONLY_STR or all(isinstance(k, str) for k in value)
 
 
 def _int(value: object, path: str, *, minimum: int = 0, optional: bool = False) -> int:
