@@ -213,6 +213,12 @@ def _merge(
         raise InvalidInput(
             "merge_invalid", errors={"target": ["Required. 必填。"]}, detail="choose another case"
         )
+    if actor.role not in workflow.DISPATCH_DESK:
+        # A reporter may only accept a "same problem?" suggestion the server would make; any
+        # other id is refused alike, whether or not it exists, so ids reveal nothing.
+        near = {c.id for c, _ in find_candidates(s, case, ctx)}
+        if not own or str(target_id) not in near:
+            raise Forbidden()
     target = s.get(Case, str(target_id))
     if target is None or target.step_deadline is None:
         raise InvalidInput(
@@ -220,11 +226,6 @@ def _merge(
             errors={"target": ["Not an open case. 非办理中案件。"]},
             detail="the target is not an open case",
         )
-    if actor.role not in workflow.DISPATCH_DESK:
-        # A reporter may only accept a "same problem?" suggestion the server would make.
-        near = {c.id for c, _ in find_candidates(s, case, ctx)}
-        if not own or target.id not in near:
-            raise Forbidden()
     from_state = case.state
     cat = _category(s, case.category_code)
     case.merged_into_id = target.id

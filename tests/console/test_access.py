@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.api.case_helpers import act, ok, report
 from tests.console.helpers import case_action, console_client, post_form, text
-from tests.factories import DISPATCHER, HANDLER, MUNICIPAL_HANDLER
+from tests.factories import CITIZEN_PHONE, DISPATCHER, HANDLER, MUNICIPAL_HANDLER
 
 
 def _dispatched(client, city, department: str, **overrides) -> str:
@@ -68,3 +68,34 @@ def test_photos_are_served_to_signed_in_staff_only(app, client, city):
     assert desk.get(f"/console/photos/{'0' * 64}/thumb").status_code == 404
     handler = console_client(app, HANDLER)
     assert handler.get(f"/console/photos/{sha}/original").status_code == 404  # desk only
+
+
+def test_every_page_and_form_needs_a_console_session(app, client, city):
+    """Signed out (or with only an API token), every console route sends the browser to
+    sign in — forms without their CSRF token are refused first — and writes nothing."""
+    from server.console.session import OPEN_ENDPOINTS
+    from tests.api.case_helpers import row_counts, upload_photo
+    from tests.console.helpers import page_token
+
+    sha = upload_photo(client, city["citizen"])
+    cid = ok(report(client, city["citizen"], photos=[sha]), 201)["case"]["id"]
+    values = {"case_id": cid, "action": "register", "sha256": sha, "variant": "thumb"}
+    values |= {"month": "2026-11", "view": "open", "supervision_id": 1, "item": 1}
+    browser = app.test_client()
+    token = page_token(browser)  # a signed-out session's own token
+    before = row_counts(app)
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/console") or rule.endpoint in OPEN_ENDPOINTS:
+            continue
+        url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            form = {"version": "1", "note": "x", "answer": "x"}
+            if method == "POST":
+                assert browser.post(url, data=form).status_code == 400, url  # no CSRF token
+                form["csrf_token"] = token
+            for headers in ({}, city["dispatcher"]):  # an API token is no console session
+                resp = browser.open(url, method=method, data=form, headers=headers)
+                assert resp.status_code == 302, (method, url, resp.status_code)
+                assert resp.headers["Location"].startswith("/console/login")
+                assert CITIZEN_PHONE not in text(resp)
+    assert row_counts(app) == before
