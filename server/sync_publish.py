@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -35,6 +35,9 @@ from .models import Case, CasePhoto, CaseReporter, Category, Department
 from .services import city_cache
 from .services.actor import Actor
 from .sync_store import PENDING, SqlServerTx  # PENDING: {(collection, id)} not yet published
+
+if TYPE_CHECKING:
+    from .services.case_intake import NewCase
 
 CASES, MY_REPORTS, CATEGORIES = "cases", "my_reports", "categories"
 DISPATCHERS, PUBLIC = "role:dispatcher", "public"
@@ -51,16 +54,16 @@ _REPORTER_VIEWER = Actor(None, Role.CITIZEN)
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """JSON-ready: datetimes as ISO 8601 text, containers walked."""
     if isinstance(value, _SCALARS):  # most values of a view: no call per value for them
         return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: v if isinstance(v, _SCALARS) else _plain(v) for k, v in value.items()}
+        return {k: v if isinstance(v, _SCALARS) else json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [v if isinstance(v, _SCALARS) else _plain(v) for v in value]
+        return [v if isinstance(v, _SCALARS) else json_ready(v) for v in value]
     return value
 
 
@@ -121,12 +124,21 @@ def publish_views(
         "departments": {case.department_id: dept},
     }
     staff_view = case_view(s, case, _STAFF_VIEWER, w.now, detail=False, names=names)
-    staff = _plain({**staff_view, "photos": photos})
+    staff = json_ready({**staff_view, "photos": photos})
     _write_if_changed(w, CASES, case.id, staff, staff_audience(case))
     tags = {f"user:{u}" for u in reporters}
     if tags:
         mine = case_view(s, case, _REPORTER_VIEWER, w.now, detail=False, names=names)
-        _write_if_changed(w, MY_REPORTS, case.id, _plain({**mine, "photos": photos}), tags)
+        _write_if_changed(w, MY_REPORTS, case.id, json_ready({**mine, "photos": photos}), tags)
+
+
+def publish_new(s: Session, new: NewCase, now: datetime) -> None:
+    """Publish a case the intake inserted without an ORM object (``case_intake.file_new``)
+    and log its changes: called last in the transaction, just before the commit (rule C-3).
+    No flush saw the case, so the commit hook has nothing of it to publish again."""
+    w = Writer(SqlServerTx(s), None, now)
+    publish_views(w, s, new.case, [], [new.reporter["user_id"]] if new.reporter else [])
+    w.flush()
 
 
 def publish_category(w: Writer, s: Session, code: str) -> None:

@@ -232,7 +232,20 @@ def report(
     return ReportOutcome(case, True, find_candidates(s, case, ctx), new.category)
 
 
-def find_candidates(s: Session, case: Case, ctx: CaseContext) -> list[tuple[Case, float]]:
+def file_new(
+    s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext
+) -> tuple[NewCase, list[tuple[Case, float]]]:
+    """File a new report without photos and make no ORM object of it: the REST intake's
+    path. The caller answers from the row (``NewCase.case``) and publishes it to devices
+    (``sync_publish.publish_new``) before committing. An id already taken raises the primary
+    key's IntegrityError (the caller then answers through ``report``: replay or clash)."""
+    assert not data.get("photos"), "reports with photos go through report()"
+    new = prepare(s, actor, data, ctx)
+    insert_new(s, [new], ctx, persist=False)
+    return new, find_candidates(s, new.case, ctx)
+
+
+def find_candidates(s: Session, case: Case | CaseRow, ctx: CaseContext) -> list[tuple[Case, float]]:
     """Open cases of the same category within the duplicate radius ("same problem?")."""
     near = near_open_cases(s, case.id, case.category_code, case.lat, case.lon, ctx)
     if not near:
