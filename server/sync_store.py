@@ -80,6 +80,28 @@ _MARKS = select(
 )
 
 
+_INSERT_RECORDS = insert(_R)
+_UPDATE_RECORDS = (
+    update(_R)
+    .where(_R.c.collection == bindparam("k_collection"), _R.c.id == bindparam("k_id"))
+    .values(
+        version=bindparam("version"),
+        data=bindparam("data"),
+        audience=bindparam("audience"),
+        deleted=bindparam("deleted"),
+    )
+)
+_RT = SyncRecordTag.__table__
+_INSERT_RECORD_TAGS = insert(_RT)
+_DELETE_RECORD_TAGS = delete(_RT).where(
+    _RT.c.tag == bindparam("k_tag"),
+    _RT.c.collection == bindparam("k_c"),
+    _RT.c.id == bindparam("k_id"),
+)
+_INSERT_CHANGES = insert(SyncChange.__table__)
+_INSERT_CHANGE_TAGS = insert(SyncChangeTag.__table__)
+
+
 def _as_text(column: Any) -> Any:
     """A JSON column read as the text the database holds (no decoding: a pull page splices
     it into its body as it is). On PostgreSQL ``json`` keeps its input text verbatim."""
@@ -331,7 +353,6 @@ class SqlServerTx:
         """The records written in this transaction, in two bulk statements."""
         if not self._dirty:
             return
-        t = SyncRecord.__table__
         new, changed = [], []
         for key, r in self._dirty.items():
             row = {
@@ -343,19 +364,12 @@ class SqlServerTx:
                 "deleted": r.deleted,
             }
             (changed if key in self._stored else new).append(row)
-        s = self.session
+        conn = self.session.connection()
         if new:
-            s.execute(insert(t), new)
+            conn.execute(_INSERT_RECORDS, new)
         if changed:
-            s.execute(
-                update(t)
-                .where(t.c.collection == bindparam("k_collection"), t.c.id == bindparam("k_id"))
-                .values(
-                    version=bindparam("version"),
-                    data=bindparam("data"),
-                    audience=bindparam("audience"),
-                    deleted=bindparam("deleted"),
-                ),
+            conn.execute(
+                _UPDATE_RECORDS,
                 [
                     {
                         "k_collection": row["collection"],
@@ -373,7 +387,6 @@ class SqlServerTx:
 
     def _write_record_tags(self) -> None:
         """Keep the records' scope index equal to their live audiences."""
-        t = SyncRecordTag.__table__
         gone, added = [], []
         for key, r in self._dirty.items():
             now = frozenset() if r.deleted else r.audience
@@ -382,16 +395,9 @@ class SqlServerTx:
             added += [{"tag": tag, "collection": key[0], "id": key[1]} for tag in now - before]
             self._stored[key] = now
         if gone:
-            self.session.execute(
-                delete(t).where(
-                    t.c.tag == bindparam("k_tag"),
-                    t.c.collection == bindparam("k_c"),
-                    t.c.id == bindparam("k_id"),
-                ),
-                gone,
-            )
+            self.session.connection().execute(_DELETE_RECORD_TAGS, gone)
         if added:
-            self.session.execute(insert(t), added)
+            self.session.connection().execute(_INSERT_RECORD_TAGS, added)
 
     def append_changes(self, changes: Sequence[NewChange]) -> None:
         s = self.session
@@ -401,8 +407,9 @@ class SqlServerTx:
             return
         top = self._take(len(changes))
         first = top - len(changes) + 1
-        s.execute(
-            insert(SyncChange.__table__),
+        conn = s.connection()
+        conn.execute(
+            _INSERT_CHANGES,
             [
                 {
                     "cursor": first + i,
@@ -419,8 +426,8 @@ class SqlServerTx:
                 for i, c in enumerate(changes)
             ],
         )
-        s.execute(
-            insert(SyncChangeTag.__table__),
+        conn.execute(
+            _INSERT_CHANGE_TAGS,
             [
                 {"tag": tag, "cursor": first + i, "collection": c.collection, "origin": c.origin}
                 for i, c in enumerate(changes)

@@ -258,7 +258,9 @@ def near_open_cases(
     s: Session, case_id: str, category_code: str, lat: float, lon: float, ctx: CaseContext
 ) -> list[tuple[str, float]]:
     """Ids and distances of the nearest (at most 5) open cases of a category around a point."""
-    return nearest(lat, lon, s.execute(NEAR_OPEN, box(case_id, category_code, lat, lon, ctx)), ctx)
+    s.flush()  # as the session's execute would; the Core read on the connection is cheaper
+    rows = s.connection().execute(NEAR_OPEN, box(case_id, category_code, lat, lon, ctx))
+    return nearest(lat, lon, rows, ctx)
 
 
 def box(

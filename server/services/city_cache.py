@@ -129,7 +129,8 @@ def _load(s: Session, token: str | None) -> CitySnapshot:
     return CitySnapshot(token, categories, cells)
 
 
-_TOKEN = select(CityRevision.token).where(CityRevision.id == _ONE)
+_REVISION = CityRevision.__table__
+_TOKEN = select(_REVISION.c.token).where(_REVISION.c.id == _ONE)
 _copies: weakref.WeakKeyDictionary[Engine, CitySnapshot] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
@@ -142,8 +143,10 @@ def snapshot(s: Session) -> CitySnapshot:
     token = None
     if not s.info.get(_CHANGED):
         # the token first: a copy loaded after it is at least as new as the token says (the
-        # session's execute flushes first: a change still unflushed is noted by then)
-        token = s.execute(_TOKEN).scalar()
+        # flush first, as the session's execute would: a change still unflushed is noted by
+        # then; the Core read on the connection skips the ORM's execute)
+        s.flush()
+        token = s.connection().execute(_TOKEN).scalar()
     if s.info.get(_CHANGED):  # this transaction's own view, never kept beyond it
         snap = _load(s, None)
     else:
