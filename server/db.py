@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -51,7 +56,12 @@ def dialect_insert(s: Session, model: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+log = logging.getLogger(__name__)
+
+
+def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None) -> Engine:
+    """The engine for ``url``; on SQLite, WAL mode with ``synchronous=NORMAL`` and, when
+    given, ``wal_autocheckpoint`` pages (SQLite's default: 1000)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
 
@@ -62,16 +72,100 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            if autocheckpoint is not None:
+                cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
             cur.close()
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+class WalCheckpointer:
+    """Checkpoints a SQLite database's write-ahead log in a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that takes the log past
+    ``wal_autocheckpoint`` pages: that request copies the log into the database file and
+    waits for two fsyncs (WAL mode, ``synchronous=NORMAL``). A report writes ~46 log pages,
+    so every ~20th report paid that (docs/PERFORMANCE.md, "Case intake"). Here every
+    ``EVERY`` commits wake a thread that runs ``PRAGMA wal_checkpoint(PASSIVE)`` on its own
+    connection (it neither waits for nor blocks readers and writers); the app's connections
+    keep SQLite's automatic checkpoint at ``BACKSTOP`` pages, should the thread fall behind.
+    Durability is SQLite's as before: a commit is in the log when it returns.
+    """
+
+    EVERY = 20  # commits between checkpoints
+    BACKSTOP = 10_000  # pages (~40 MB of log) before a commit checkpoints by itself
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.commits = 0
+        self.checkpoints = 0
+        self._wake = threading.Event()
+        self._stopped = False
+        self._pid: int | None = None  # the process whose thread runs (a fork starts its own)
+        self._lock = threading.Lock()
+
+    def committed(self, *_: Any) -> None:
+        """Engine ``commit`` hook: count, and wake the thread every ``EVERY`` commits."""
+        self.commits += 1  # a lost count under a race only delays a checkpoint
+        if self.commits % self.EVERY == 0:
+            if self._pid != os.getpid():
+                self._start()
+            self._wake.set()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid() or self._stopped:
+                return
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="cgt-wal-checkpoint", daemon=True).start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopped:
+                    return
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                        conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.Error as error:  # the next wake tries again
+                    log.warning("WAL checkpoint of %s failed: %s", self.path, error)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL, or None (not SQLite, or in memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = make_url(url).database
+    return None if not path or path == ":memory:" or path.startswith("file:") else path
+
+
 class Database:
-    def __init__(self, url: str, echo: bool = False) -> None:
+    """The app's engine and session factory. ``checkpoint_thread``: on a SQLite file, the
+    log is checkpointed by a ``WalCheckpointer`` instead of inside the commits."""
+
+    def __init__(self, url: str, echo: bool = False, checkpoint_thread: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url, echo)
+        path = _sqlite_file(url) if checkpoint_thread else None
+        self.checkpointer = WalCheckpointer(path) if path else None
+        backstop = WalCheckpointer.BACKSTOP if self.checkpointer else None
+        self.engine = make_engine(url, echo, autocheckpoint=backstop)
+        if self.checkpointer is not None:
+            event.listen(self.engine, "commit", self.checkpointer.committed)
+            weakref.finalize(self, self.checkpointer.stop)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -94,7 +188,9 @@ def init_app(app: Flask) -> None:
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    app.extensions["cgt_db"] = Database(url, app.config.get("SQL_ECHO", False))
+    app.extensions["cgt_db"] = Database(
+        url, app.config.get("SQL_ECHO", False), app.config.get("SQLITE_CHECKPOINT_THREAD", False)
+    )
 
     @app.teardown_appcontext
     def _close_session(exc: BaseException | None) -> None:

@@ -1,0 +1,66 @@
+"""The SQLite log is checkpointed by the server's own thread, not inside the commits."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from server.db import Database, WalCheckpointer
+
+
+def _wait(until, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not until():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _rows_in_main_file(path: Path, tmp: Path) -> int:
+    """Rows the database file holds by itself, without its write-ahead log."""
+    copy = tmp / "copy.sqlite3"
+    shutil.copy(path, copy)
+    conn = sqlite3.connect(copy)
+    try:
+        return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
+    except sqlite3.OperationalError:  # not even the table has left the log yet
+        return 0
+    finally:
+        conn.close()
+
+
+def test_commits_wake_a_thread_that_checkpoints_the_log(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    db = Database(f"sqlite:///{path}", checkpoint_thread=True)
+    assert db.checkpointer is not None
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        # the app's connections checkpoint by themselves only far later (the backstop)
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == (
+            WalCheckpointer.BACKSTOP
+        )
+    assert _rows_in_main_file(path, tmp_path) == 0  # everything is still in the log
+    for i in range(2 * WalCheckpointer.EVERY):
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (id) VALUES (:i)"), {"i": i})
+    assert _wait(lambda: db.checkpointer.checkpoints >= 1)
+    assert _wait(lambda: _rows_in_main_file(path, tmp_path) >= WalCheckpointer.EVERY)
+    threads = [t for t in threading.enumerate() if t.name == "cgt-wal-checkpoint"]
+    db.checkpointer.stop()
+    db.engine.dispose()
+    assert _wait(lambda: not any(t.is_alive() for t in threads))
+
+
+def test_without_the_thread_sqlite_checkpoints_as_usual(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert db.checkpointer is None
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    db.engine.dispose()
+    assert Database("sqlite://", checkpoint_thread=True).checkpointer is None  # in memory
