@@ -103,6 +103,7 @@ class WalCheckpointer:
         self._wake = threading.Event()
         self._stopped = False
         self._pid: int | None = None  # the process whose thread runs (a fork starts its own)
+        self.thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def committed(self, *_: Any) -> None:
@@ -118,7 +119,8 @@ class WalCheckpointer:
             if self._pid == os.getpid() or self._stopped:
                 return
             self._pid = os.getpid()
-            threading.Thread(target=self._run, name="cgt-wal-checkpoint", daemon=True).start()
+            self.thread = threading.Thread(target=self._run, name="cgt-wal-checkpoint", daemon=True)
+            self.thread.start()
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -51,10 +50,11 @@ def test_commits_wake_a_thread_that_checkpoints_the_log(tmp_path):
             conn.execute(text("INSERT INTO t (id) VALUES (:i)"), {"i": i})
     assert _wait(lambda: db.checkpointer.checkpoints >= 1)
     assert _wait(lambda: _rows_in_main_file(path, tmp_path) >= WalCheckpointer.EVERY)
-    threads = [t for t in threading.enumerate() if t.name == "cgt-wal-checkpoint"]
+    thread = db.checkpointer.thread
+    assert thread is not None and thread.is_alive()
     db.checkpointer.stop()
     db.engine.dispose()
-    assert _wait(lambda: not any(t.is_alive() for t in threads))
+    assert _wait(lambda: not thread.is_alive())
 
 
 def test_without_the_thread_sqlite_checkpoints_as_usual(tmp_path):
