@@ -17,8 +17,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from shared_models.enums import PhotoKind
-from shared_models.errors import CgtError, InvalidInput
+from shared_models.enums import PhotoKind, Role
+from shared_models.errors import CgtError, Forbidden, InvalidInput
 from shared_models.schemas import CaseActionSchema, CaseReportSchema, RatingSchema
 from sync import case_mutations as names
 from sync.errors import SyncError
@@ -26,7 +26,7 @@ from sync.mutations import Handler, Registry
 from sync.protocol import Json
 from sync.server import MutationContext
 
-from .domain.workflow import ACTIONS
+from .domain.workflow import ACTIONS, DISPATCH_DESK
 from .models import Case
 from .services import case_intake
 from .services import cases as svc
@@ -151,13 +151,33 @@ def report_cases(
     return results
 
 
+# The role whose step each kind of evidence belongs to.
+ATTACH_ROLES = {
+    PhotoKind.VERIFY: Role.INSPECTOR,
+    PhotoKind.CHECK: Role.INSPECTOR,
+    PhotoKind.BEFORE: Role.HANDLER,
+    PhotoKind.AFTER: Role.HANDLER,
+}
+
+
+def _may_attach(s: Session, actor: Actor, case_id: str, kind: PhotoKind) -> bool:
+    """A report photo is a reporter's to add; verify/check an inspector's; before/after a
+    department's; the desk may add any."""
+    if actor.role in DISPATCH_DESK:
+        return True
+    if kind in ATTACH_ROLES:
+        return actor.role is ATTACH_ROLES[kind]
+    return svc.is_reporter(s, case_id, actor.id)
+
+
 def attach_photo(ctx: MutationContext, args: Json) -> Json:
     s, actor, settings = _parts(ctx)
     case = load_visible(s, actor, _case_id(args))
     data = _load(AttachSchema(), args)
-    added = photo_svc.attach_photos(
-        s, case.id, data["photos"], PhotoKind(data["kind"]), None, settings.now
-    )
+    kind = PhotoKind(data["kind"])
+    if not _may_attach(s, actor, case.id, kind):
+        raise Forbidden()
+    added = photo_svc.attach_photos(s, case.id, data["photos"], kind, None, settings.now)
     if added:
         case.updated_at = settings.now
     return _done(ctx, s, case)

@@ -116,6 +116,8 @@ class CaseReporter(Base):
 
 class CasePhoto(Base):
     __tablename__ = "case_photos"
+    # "which cases show this photo?": every photo download asks it (services/photos.py)
+    __table_args__ = (Index("ix_case_photos_sha256", "photo_sha256"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     photo_sha256: Mapped[str] = mapped_column(ForeignKey("photos.sha256"), primary_key=True)

@@ -1,7 +1,7 @@
 """Photos (照片): check an upload, store its variants, and decide who may see which.
 
 A photo is identified by the sha256 of the bytes the phone sent. Three variants are kept:
-``original`` (private: staff who run cases and the uploader), ``public`` (upright, re-encoded
+``original`` (private: the command centre and the uploader), ``public`` (upright, re-encoded
 with every piece of metadata dropped — EXIF with GPS, XMP, comments, colour profile) and
 ``thumb`` (a small JPEG made from ``public``).
 """
@@ -20,13 +20,15 @@ from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from shared_models.enums import STAFF_ROLES, PhotoKind, Role
+from shared_models.enums import PhotoKind
 from shared_models.errors import CgtError, InvalidInput
 
 from ..db import dialect_insert
-from ..models import CasePhoto, CaseReporter, Photo
+from ..domain.workflow import DISPATCH_DESK
+from ..models import Case, CasePhoto, Photo
 from ..storage import PhotoStore
 from .actor import Actor
+from .visibility import scope_clause
 
 FORMATS: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 THUMB_MIME = "image/jpeg"
@@ -218,24 +220,26 @@ def _insert_if_absent(s: Session, values: dict[str, Any]) -> bool:
 
 
 def can_view_photo(s: Session, actor: Actor, sha256: str, variant: Variant | str) -> bool:
-    """Whether ``actor`` may see this variant; callers answer 404 when not (hide existence)."""
+    """Whether ``actor`` may see this variant; callers answer 404 when not (hide existence).
+
+    The uploader and the desk see every variant; anyone else the shown ones (``public``,
+    ``thumb``) of photos attached to a case they may see (``visibility.scope_clause``).
+    """
     photo = s.get(Photo, sha256)
     if photo is None:
         return False
     if actor.id is not None and photo.uploaded_by == actor.id:
         return True
-    if Variant(variant) is Variant.ORIGINAL:
-        return actor.role in (Role.DISPATCHER, Role.ADMIN)
-    if actor.role in STAFF_ROLES:
+    if actor.role in DISPATCH_DESK:
         return True
-    if actor.id is None:
+    if Variant(variant) is Variant.ORIGINAL or actor.id is None:
         return False
-    attached_to_own_case = exists().where(
-        CasePhoto.photo_sha256 == sha256,
-        CaseReporter.case_id == CasePhoto.case_id,
-        CaseReporter.user_id == actor.id,
+    with_case = (
+        select(CasePhoto.case_id)
+        .join(Case, Case.id == CasePhoto.case_id)
+        .where(CasePhoto.photo_sha256 == sha256, scope_clause(actor))
     )
-    return bool(s.scalar(select(attached_to_own_case)))
+    return bool(s.scalar(select(exists(with_case))))
 
 
 def attach_photos(

@@ -384,3 +384,90 @@ def test_sync_mutations_reach_only_the_callers_cases(
         "sync_receipts",
         "sync_clients",
     }
+
+
+def test_photos_are_seen_only_with_their_case(
+    app: Flask, client: FlaskClient, world: dict[str, Any]
+) -> None:
+    """A photo goes as far as its case: the reporter, the department it is with, the grid's
+    inspector and the desk; the untouched original only to its uploader and the desk."""
+    d, h, cid = world["dispatcher"], world["handler"], world["case"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch"))
+    ok(act(client, h, cid, "accept"))
+    after = upload_photo(client, h)
+    ok(act(client, h, cid, "handle", note="已清理", photos=[after]))
+    report_photo = world["photo"]
+    strangers = {
+        "citizen2": login_phone(client, app, CITIZEN2_PHONE),
+        "other handler": login(client, MUNICIPAL_HANDLER),
+        "other inspector": login(client, OTHER_INSPECTOR),
+    }
+
+    def status(headers: dict[str, str], sha: str, variant: str) -> int:
+        resp = client.get(f"/api/photos/{sha}/content?variant={variant}", headers=headers)
+        resp.close()
+        return resp.status_code
+
+    for who, headers in strangers.items():
+        for sha in (report_photo, after):
+            meta = client.get(f"/api/photos/{sha}", headers=headers)
+            assert meta.status_code == 404 and meta.json["code"] == "photo_not_found", who
+            for variant in ("public", "thumb", "original"):
+                assert status(headers, sha, variant) == 404, (who, variant)
+    console = console_client(app, MUNICIPAL_HANDLER)
+    assert console.get(f"/console/photos/{after}/thumb").status_code == 404
+    seen = {
+        "citizen": (200, 200, 404),  # the report photo is theirs: every variant
+        "handler": (200, 200, 200),  # they took it
+        "inspector": (200, 200, 404),
+        "dispatcher": (200, 200, 200),
+    }
+    for who, expected in seen.items():
+        got = tuple(status(world[who], after, v) for v in ("public", "thumb", "original"))
+        assert got == expected, who
+        assert status(world[who], report_photo, "thumb") == 200, who
+    assert status(world["citizen"], report_photo, "original") == 200
+    assert status(world["handler"], report_photo, "original") == 404
+
+
+def test_offline_photos_are_attached_only_as_the_callers_own_evidence(
+    app: Flask, client: FlaskClient, world: dict[str, Any]
+) -> None:
+    """``attach_photo.v1`` names a kind: a reporter adds to the report, an inspector
+    verification or check photos, a department its before/after pictures; the desk any."""
+    from sync.case_mutations import ATTACH_PHOTO
+    from tests.sync_server.helpers import push
+
+    d, cid = world["dispatcher"], world["case"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch"))
+    sent: dict[str, int] = {}
+
+    def attach(who: str, kind: str) -> dict[str, Any]:
+        photo = upload_photo(client, world[who])
+        args = {"case_id": cid, "photos": [photo], "kind": kind}
+        sent[who] = seq = sent.get(who, 0) + 1
+        (result,) = ok(push(client, world[who], who, (seq, ATTACH_PHOTO, args)))["results"]
+        return result  # type: ignore[no-any-return]
+
+    before = row_counts(app)["case_photos"]
+    for who, kind in (
+        ("citizen", "after"),
+        ("citizen", "check"),
+        ("inspector", "after"),
+        ("inspector", "report"),  # the grid's inspector did not report this case
+        ("handler", "check"),
+        ("handler", "report"),
+    ):
+        result = attach(who, kind)
+        assert (result["status"], result["code"]) == ("refused", "forbidden"), (who, kind)
+    assert row_counts(app)["case_photos"] == before
+    for who, kind in (
+        ("citizen", "report"),
+        ("inspector", "check"),
+        ("handler", "before"),
+        ("dispatcher", "verify"),
+    ):
+        assert attach(who, kind)["status"] == "applied", (who, kind)
+    assert row_counts(app)["case_photos"] == before + 4
