@@ -30,6 +30,7 @@ from .city_cache import CategoryInfo
 from .context import CaseContext
 from .visibility import load_visible
 
+RATING_ROLES = frozenset({Role.CITIZEN, Role.MERCHANT})
 PHOTO_KIND_OF_ACTION = {
     "verify": PhotoKind.VERIFY,
     "handle": PhotoKind.AFTER,
@@ -251,9 +252,10 @@ def _merge(
 def rate(
     s: Session, actor: Actor, case_id: str, stars: int, comment: str, ctx: CaseContext
 ) -> Case:
-    """A reporter's satisfaction rating (满意率) of a closed case, once."""
+    """A reporting citizen's or merchant's satisfaction rating (满意率) of a closed case, once;
+    an inspector who collected the case does not rate the departments' work."""
     case = load_visible(s, actor, case_id)
-    if not is_reporter(s, case.id, actor.id):
+    if actor.role not in RATING_ROLES or not is_reporter(s, case.id, actor.id):
         raise Forbidden()
     if case.state != CaseState.CLOSED.value or case.closed_at is None:
         raise Conflict("wrong_state", state=case.state, action="rate")

@@ -471,3 +471,27 @@ def test_offline_photos_are_attached_only_as_the_callers_own_evidence(
     ):
         assert attach(who, kind)["status"] == "applied", (who, kind)
     assert row_counts(app)["case_photos"] == before + 4
+
+
+def test_only_a_reporting_citizen_rates_the_result(
+    app: Flask, client: FlaskClient, world: dict[str, Any]
+) -> None:
+    """满意率 is the public's verdict: an inspector who collected a case may not rate it."""
+    d, h, i = world["dispatcher"], world["handler"], world["inspector"]
+    collected = ok(report(client, i, photos=[upload_photo(client, i)]), 201)["case"]["id"]
+    for cid in (collected, world["case"]):
+        ok(act(client, d, cid, "register"))
+        ok(act(client, d, cid, "dispatch"))
+        ok(act(client, h, cid, "accept"))
+        ok(act(client, h, cid, "handle", photos=[upload_photo(client, h)]))
+        ok(act(client, d, cid, "request_check", inspector_id=None))
+        ok(act(client, i, cid, "check", passed=True, photos=[upload_photo(client, i)]))
+    before = row_counts(app)
+    for who in ("inspector", "dispatcher", "handler"):
+        resp = client.post(f"/api/cases/{collected}/rating", json={"stars": 5}, headers=world[who])
+        assert resp.status_code == 403 and resp.json["code"] == "forbidden", who
+    assert row_counts(app) == before
+    rated = client.post(
+        f"/api/cases/{world['case']}/rating", json={"stars": 4}, headers=world["citizen"]
+    )
+    assert ok(rated)["rating"] == 4
