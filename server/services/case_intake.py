@@ -20,11 +20,12 @@ from sqlalchemy import Float, Integer, String, bindparam, column, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from shared_models.enums import CaseSource, CaseState, PhotoKind, Role, Step
-from shared_models.errors import CgtError, Conflict, InvalidInput
+from shared_models.errors import CgtError, Conflict, Forbidden, InvalidInput
 from shared_models.geo import bbox_around, distance_m, to_wgs84
 
 from ..db import UTCDateTime
 from ..domain.calendar import step_times
+from ..domain.workflow import DISPATCH_DESK
 from ..models import Case, CaseEvent, CaseReporter
 from ..sync_publish import note_born
 from . import city_cache, photos
@@ -114,7 +115,10 @@ def prepare(s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext) ->
     if cell is None:
         raise InvalidInput("outside_city", errors={"lat": ["Outside the city. 不在本市范围内。"]})
     source = SOURCE_OF_ROLE.get(actor.role)
-    if source is None:  # the command centre files hotline and other channels' cases
+    if source is None:
+        if actor.role not in DISPATCH_DESK:  # a department handles cases; it does not file them
+            raise Forbidden()
+        # the command centre files hotline and other channels' cases
         source = CaseSource(data.get("source") or CaseSource.HOTLINE)
         if source not in STAFF_SOURCES:
             raise InvalidInput(errors={"source": ["Not a staff channel. 非受理渠道。"]})

@@ -386,6 +386,29 @@ def test_sync_mutations_reach_only_the_callers_cases(
     }
 
 
+def test_a_department_cannot_file_cases_as_the_desks_channels(
+    app: Flask, client: FlaskClient, world: dict[str, Any]
+) -> None:
+    """A department handler handles cases; it does not file them. Before, it fell into the
+    command centre's branch: it could file hotline, Open311, 门前三包 and toilet cases that
+    counted in the desk's channels, with no reporter, and then got 404 on its own case."""
+    from sync.case_mutations import REPORT
+    from tests.api.case_helpers import report_body
+    from tests.sync_server.helpers import push
+
+    handler, desk = world["handler"], world["dispatcher"]
+    before = row_counts(app)
+    for source in ("hotline", "open311", "frontage", "toilet", None):
+        resp = report(client, handler, **({"source": source} if source else {}))
+        assert resp.status_code == 403 and resp.json["code"] == "forbidden", (source, resp.json)
+        assert "message_zh" in resp.json
+    (result,) = ok(push(client, handler, "handler-phone", (1, REPORT, report_body())))["results"]
+    assert (result["status"], result["code"]) == ("refused", "forbidden")
+    after = row_counts(app)
+    assert {t for t in after if after[t] != before[t]} <= {"sync_receipts", "sync_clients"}
+    assert ok(report(client, desk, source="hotline"), 201)["case"]["source"] == "hotline"
+
+
 def test_photos_are_seen_only_with_their_case(
     app: Flask, client: FlaskClient, world: dict[str, Any]
 ) -> None:
