@@ -166,7 +166,9 @@ class Core:
     def my_reports(self) -> MyReports:
         from .my_reports import MyReports
 
-        return MyReports(self.require_device().local, self.clock)
+        account = self.account
+        rater = account is not None and not account.is_staff
+        return MyReports(self.require_device().local, self.clock, rater=rater)
 
     def patrol(self) -> Patrol:
         from .patrol import Patrol

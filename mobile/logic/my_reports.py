@@ -57,6 +57,9 @@ class ReportRow:
     same_problem: tuple[str, ...] = ()  # open cases nearby the server offered to join
     reject_reason: str | None = None
     merged_into: str | None = None
+    # The viewer rates and reopens (a citizen or merchant): an inspector's own collected cases
+    # list here too, but the server refuses their rating and reopening (RATING_ROLES).
+    rater: bool = True
 
     @property
     def waiting(self) -> bool:
@@ -64,7 +67,8 @@ class ReportRow:
 
     def can_rate(self, now: datetime) -> bool:
         return (
-            self.state == "closed"
+            self.rater
+            and self.state == "closed"
             and self.rating is None
             and RATE not in self.pending
             and self.closed_at is not None
@@ -73,7 +77,8 @@ class ReportRow:
 
     def can_reopen(self, now: datetime) -> bool:
         return (
-            self.state == "closed"
+            self.rater
+            and self.state == "closed"
             and REOPEN not in self.pending
             and self.closed_at is not None
             and now - self.closed_at <= REOPEN_WINDOW
@@ -99,7 +104,9 @@ class Timeline:
     fetched: bool = False  # False: nothing from the server yet (offline since the report)
 
 
-def _row(data: dict[str, Any], pending: tuple[str, ...], same: tuple[str, ...]) -> ReportRow:
+def _row(
+    data: dict[str, Any], pending: tuple[str, ...], same: tuple[str, ...], rater: bool
+) -> ReportRow:
     category = data.get("category") or {}
     code = str(category.get("code") or data.get("category_code") or "")
     photos = data.get("photos") or []
@@ -123,13 +130,17 @@ def _row(data: dict[str, Any], pending: tuple[str, ...], same: tuple[str, ...]) 
         same_problem=same,
         reject_reason=data.get("reject_reason"),
         merged_into=data.get("merged_into"),
+        rater=rater,
     )
 
 
 class MyReports:
-    def __init__(self, client: SyncClient, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, client: SyncClient, clock: Callable[[], datetime], rater: bool = True
+    ) -> None:
         self.client = client
         self.clock = clock
+        self.rater = rater  # a citizen or merchant: rating and reopening are theirs
 
     def _pending(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -148,7 +159,7 @@ class MyReports:
     def rows(self) -> list[ReportRow]:
         pending, same = self._pending(), self._same()
         rows = [
-            _row(data, tuple(pending.get(id, ())), same.get(id, ()))
+            _row(data, tuple(pending.get(id, ())), same.get(id, ()), self.rater)
             for id, data in self.client.all("my_reports").items()
         ]
         never = datetime.max.replace(tzinfo=None)

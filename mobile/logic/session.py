@@ -60,6 +60,11 @@ class Account:
     def is_inspector(self) -> bool:
         return self.role == Role.INSPECTOR
 
+    @property
+    def is_staff(self) -> bool:
+        """Not a citizen or merchant: rates and reopens nobody's case (the server's rule)."""
+        return self.role not in (Role.CITIZEN, Role.MERCHANT)
+
 
 def home_for(role: str) -> str:
     """The first screen after sign-in: patrol for inspectors, reporting for everyone else."""

@@ -274,3 +274,22 @@ def test_keys_built_from_server_values_exist_in_both_languages() -> None:
     for lang in i18n.LANGUAGES:
         missing = [k for k in keys if k not in i18n.catalog(lang)]
         assert not missing, (lang, missing)
+
+
+def test_only_a_reporting_citizen_or_merchant_is_offered_rating_and_reopening() -> None:
+    """An inspector's own collected cases list in "my reports" too, but the server refuses
+    their rating and reopening: the app must not offer them (found by the access audit)."""
+    from datetime import UTC, datetime, timedelta
+
+    from mobile.logic.my_reports import _row
+    from mobile.logic.session import Account
+
+    now = datetime(2026, 11, 21, 12, tzinfo=UTC)
+    closed = {"id": "c1", "state": "closed", "closed_at": (now - timedelta(days=1)).isoformat()}
+    citizen, inspector = _row(closed, (), (), rater=True), _row(closed, (), (), rater=False)
+    assert citizen.can_rate(now) and citizen.can_reopen(now)
+    assert not inspector.can_rate(now) and not inspector.can_reopen(now)
+    roles = {r: Account(1, r, "x", "t", "r").is_staff
+             for r in ("citizen", "merchant", "inspector", "handler", "dispatcher")}  # fmt: skip
+    assert roles == {"citizen": False, "merchant": False, "inspector": True, "handler": True,
+                     "dispatcher": True}  # fmt: skip
