@@ -405,9 +405,17 @@ PREFETCH_DEPTH = 2  # pages fetched ahead of the one being applied
 
 
 def _fetched_ahead(pages: Iterator[PullPage]) -> Generator[PullPage, None, None]:
-    """``pages`` as they come, drawn by a thread that runs up to ``PREFETCH_DEPTH`` pages
-    ahead; a failure to fetch is raised here, in order, after the pages before it. Closing
-    this generator stops the thread and waits for it (its request in flight, if any)."""
+    """``pages`` as they come: the first fetched in this thread (a sync that finds one page,
+    the common "nothing new", starts no thread and waits for none), the rest drawn by a
+    thread that runs up to ``PREFETCH_DEPTH`` pages ahead; a failure to fetch is raised
+    here, in order, after the pages before it. Closing this generator stops the thread and
+    waits for it (its request in flight, if any)."""
+    first = next(pages, None)
+    if first is None:
+        return
+    if not first.has_more:
+        yield first
+        return
     ahead: queue.Queue[tuple[PullPage | None, BaseException | None]] = queue.Queue(PREFETCH_DEPTH)
     stop = threading.Event()
 
@@ -431,8 +439,9 @@ def _fetched_ahead(pages: Iterator[PullPage]) -> Generator[PullPage, None, None]
         put((None, None))
 
     worker = threading.Thread(target=fetch, name="sync-prefetch", daemon=True)
-    worker.start()
+    worker.start()  # it fetches the second page while the first is applied
     try:
+        yield first
         while True:
             page, error = ahead.get()
             if error is not None:

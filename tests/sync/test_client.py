@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -210,6 +211,22 @@ def test_prefetch_runs_ahead_of_the_page_being_applied_but_no_further_than_its_d
     monkeypatch.setattr(client_module, "apply_page", slow_first_page)
     assert phone.sync().ok and len(phone.all("cases")) == 40
     assert seen == [2 + PREFETCH_DEPTH]
+
+
+def test_a_prefetching_sync_that_finds_one_page_fetches_it_without_a_thread(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cases_for_pages(world, 3)
+    phone, loop = world.device("p", A, page_limit=4, prefetch=True)
+    assert phone.sync().ok  # the first pull: the records, then the log from their snapshot
+    real, fetched_in = loop.pull, []
+
+    def pull(request: PullRequest) -> PullPage:
+        fetched_in.append(threading.current_thread())
+        return real(request)
+
+    monkeypatch.setattr(loop, "pull", pull)
+    assert phone.sync().ok and fetched_in == [threading.main_thread()]  # nothing new
 
 
 def test_a_prefetched_page_is_dropped_when_the_page_before_fails_to_apply(world: World) -> None:
