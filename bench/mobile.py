@@ -285,7 +285,7 @@ def _run(args: argparse.Namespace, tmp: Path) -> int:
     if args.starts:
         starts, bare = [], []
         for _ in range(args.starts):  # interleaved, so both see the same machine
-            starts += cold_starts(1, tmp / "cold")
+            starts += cold_starts(1, tmp / "cold", screen="signin")
             bare += cold_starts(1, tmp / "cold", BARE)
         app_s, bare_s = statistics.median(starts), statistics.median(bare)
         ok_start = app_s <= 1.5
