@@ -122,13 +122,23 @@ def action_form(driver: WebDriver, action: str) -> WebElement:
 
 
 def click_and_wait(driver: WebDriver, element: WebElement, timeout: float = 15) -> None:
-    """Click something that loads a new page, and wait until the new page is there."""
-    from selenium.webdriver.support import expected_conditions
+    """Click something that loads a new page, and wait until the new page is there.
+
+    The old page is marked with a property on its window; the new page's window has none. While
+    the old document is being torn down Chromium may answer any command with an error other than
+    "stale element" (CI once saw "Node with given id does not belong to the document" from
+    selenium's own staleness_of), so such errors mean "not yet" and the wait polls again.
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.__cgtOldPage = true;")
     element.click()
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old))
+
+    def new_page(d: WebDriver) -> bool:
+        return bool(d.execute_script("return window.__cgtOldPage === undefined;"))
+
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(new_page)
 
 
 class Api:
