@@ -4,7 +4,8 @@ The schema comes from ``server.models.Base.metadata`` and the city from the demo
 every id a case points at (category, grid cell, department, reporter, inspector) exists.
 Rows go in with the ``cases`` indexes dropped — SQLite through one Core ``executemany`` per
 chunk, PostgreSQL through ``COPY`` (psycopg 3) — and the model's own indexes are rebuilt
-afterwards, followed by ``ANALYZE`` (and ``VACUUM`` on PostgreSQL).
+afterwards, followed by ``ANALYZE`` (and ``VACUUM`` on PostgreSQL); on SQLite the text-search
+queue the inserts filled is then flushed into the index (``server.models.search.flush``).
 
 The mix: ~93% finished (closed, some rejected or merged; no running step, so
 ``step_deadline`` is NULL), the rest open across every open state with deadlines a few days
@@ -26,7 +27,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, Table, select, text
 
 from server.db import make_engine
-from server.models import Base, Case, Department, GridCell, User
+from server.models import Base, Case, Department, GridCell, User, search
 from server.services.demo import load_demo_city
 from shared_models.catalogue import default_catalogue
 from shared_models.enums import CaseState, Role
@@ -282,6 +283,7 @@ def generate(url: str, n: int, now: datetime) -> Generated:
     engine, city = prepare(url)
     counts: Counter[str] = Counter()
     bulk_load(engine, Case.__table__, COLUMNS, rows(n, now, city, counts))
+    search.flush(engine)  # the open cases' text-search index, as a server's thread would
     engine.dispose()
     lights = Counter({k[6:]: v for k, v in counts.items() if k.startswith("light:")})
     states = Counter({k: v for k, v in counts.items() if not k.startswith("light:")})

@@ -15,8 +15,9 @@ class Defaults:
     SECRET_KEY = "dev-only-secret"  # public: set CGT_SECRET_KEY in production
     DATABASE_URL = f"sqlite:///{ROOT / 'instance' / 'cgt.sqlite3'}"
     SQL_ECHO = False
-    # SQLite: checkpoint the write-ahead log in a thread of the server process instead of
-    # inside every ~20th request's commit (server.db.WalCheckpointer).
+    # SQLite: flush the text-search queue and checkpoint the write-ahead log in a thread of
+    # the server process instead of inside every ~20th request's commit
+    # (server.db.WalCheckpointer); off, the app flushes the queue every 50th commit itself.
     SQLITE_CHECKPOINT_THREAD = True
     PHOTO_DIR = str(ROOT / "instance" / "photos")
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # bytes of one request body

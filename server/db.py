@@ -7,10 +7,10 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
@@ -57,6 +57,7 @@ def dialect_insert(s: Session, model: Any) -> Any:
 
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None) -> Engine:
@@ -80,26 +81,38 @@ def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None)
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+# A maintenance task: given the thread's connection and whether the app is busy (woken by
+# commits) or idle (no commit for IDLE seconds, or a command asking for everything).
+Maintenance = Callable[[sqlite3.Connection, bool], object]
+
+
 class WalCheckpointer:
-    """Checkpoints a SQLite database's write-ahead log in a thread of its own.
+    """Maintains a SQLite database in a thread of its own: the ``tasks`` (the search index's
+    flush, ``models.search.maintain``), then a checkpoint of the write-ahead log.
 
     SQLite's automatic checkpoint runs inside the commit that takes the log past
     ``wal_autocheckpoint`` pages: that request copies the log into the database file and
     waits for two fsyncs (WAL mode, ``synchronous=NORMAL``). A report writes ~46 log pages,
     so every ~20th report paid that (docs/PERFORMANCE.md, "Case intake"). Here every
-    ``EVERY`` commits wake a thread that runs ``PRAGMA wal_checkpoint(PASSIVE)`` on its own
-    connection (it neither waits for nor blocks readers and writers); the app's connections
-    keep SQLite's automatic checkpoint at ``BACKSTOP`` pages, should the thread fall behind.
-    Durability is SQLite's as before: a commit is in the log when it returns.
+    ``EVERY`` commits wake a thread that runs the tasks and ``PRAGMA wal_checkpoint(PASSIVE)``
+    on its own connection (the checkpoint neither waits for nor blocks readers and writers);
+    the app's connections keep SQLite's automatic checkpoint at ``BACKSTOP`` pages, should the
+    thread fall behind. Durability is SQLite's as before: a commit is in the log when it
+    returns. A task that writes takes the write lock, which a request then waits for: the
+    tasks are told whether the app is busy (woken by commits: a task may wait for more work)
+    or idle (no commit for ``IDLE`` seconds since the last run, when nothing waits).
     """
 
     EVERY = 20  # commits between checkpoints
+    IDLE = 1.0  # seconds without a commit before an idle run
     BACKSTOP = 10_000  # pages (~40 MB of log) before a commit checkpoints by itself
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, tasks: Sequence[Maintenance] = ()) -> None:
         self.path = path
+        self.tasks = tuple(tasks)
         self.commits = 0
         self.checkpoints = 0
+        self._done = 0  # self.commits at the last run
         self._wake = threading.Event()
         self._stopped = False
         self._pid: int | None = None  # the process whose thread runs (a fork starts its own)
@@ -126,14 +139,18 @@ class WalCheckpointer:
         conn: sqlite3.Connection | None = None
         try:
             while True:
-                self._wake.wait()
+                woke = self._wake.wait(self.IDLE)
                 self._wake.clear()
                 if self._stopped:
                     return
+                busy = self.due(woke)
+                if busy is None:
+                    continue
                 try:
                     if conn is None:
                         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
                         conn.execute("PRAGMA synchronous=NORMAL")
+                    run_tasks(self.tasks, conn, self.path, busy)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.checkpoints += 1
                 except sqlite3.Error as error:  # the next wake tries again
@@ -142,9 +159,43 @@ class WalCheckpointer:
             if conn is not None:
                 conn.close()
 
+    def due(self, woke: bool) -> bool | None:
+        """What the thread does after its wait: a busy run (``True``, woken by commits), an
+        idle run (``False``: the wait timed out and commits came since the last run), or
+        nothing (``None``)."""
+        commits = self.commits
+        if not woke and commits == self._done:
+            return None
+        self._done = commits
+        return woke
+
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
+
+
+def run_tasks(
+    tasks: Sequence[Maintenance], conn: sqlite3.Connection, name: str, busy: bool
+) -> None:
+    """Run each maintenance task on ``conn``; a failed one is logged (the next run tries
+    again) and does not keep the others from running."""
+    for task in tasks:
+        try:
+            task(conn, busy)
+        except sqlite3.Error as error:
+            log.warning("maintenance of %s (%s) failed: %s", name, task.__name__, error)
+
+
+def sqlite_call(engine: Engine, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """``fn`` on the ``sqlite3`` connection of one of ``engine``'s pooled connections,
+    outside any transaction (the pool resets a connection when it is returned)."""
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        assert isinstance(conn, sqlite3.Connection)
+        return fn(conn)
+    finally:
+        raw.close()
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -157,18 +208,46 @@ def _sqlite_file(url: str) -> str | None:
 
 class Database:
     """The app's engine and session factory. ``checkpoint_thread``: on a SQLite file, the
-    log is checkpointed by a ``WalCheckpointer`` instead of inside the commits."""
+    log is checkpointed by a ``WalCheckpointer`` instead of inside the commits.
+    ``maintenance``: SQLite tasks (the search index's flush) run by that thread before each
+    checkpoint; without the thread (turned off, or a database in memory) they run inline, as
+    idle runs, after every ``INLINE_EVERY``-th commit of a session, so their work stays
+    bounded."""
 
-    def __init__(self, url: str, echo: bool = False, checkpoint_thread: bool = False) -> None:
+    INLINE_EVERY = 50  # session commits between inline maintenance runs (no thread)
+
+    def __init__(
+        self,
+        url: str,
+        echo: bool = False,
+        checkpoint_thread: bool = False,
+        maintenance: Sequence[Maintenance] = (),
+    ) -> None:
         self.url = url
+        self.maintenance = tuple(maintenance) if url.startswith("sqlite") else ()
         path = _sqlite_file(url) if checkpoint_thread else None
-        self.checkpointer = WalCheckpointer(path) if path else None
+        self.checkpointer = WalCheckpointer(path, self.maintenance) if path else None
         backstop = WalCheckpointer.BACKSTOP if self.checkpointer else None
         self.engine = make_engine(url, echo, autocheckpoint=backstop)
         if self.checkpointer is not None:
             event.listen(self.engine, "commit", self.checkpointer.committed)
             weakref.finalize(self, self.checkpointer.stop)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._commits = 0
+        if self.maintenance and self.checkpointer is None:
+            event.listen(self.factory, "after_commit", self._after_commit)
+
+    def _after_commit(self, _session: Session) -> None:
+        self._commits += 1  # a lost count under a race only delays a run
+        if self._commits % self.INLINE_EVERY == 0:
+            self.maintain()
+
+    def maintain(self) -> None:
+        """Run the maintenance tasks now, on a connection of the engine's pool."""
+        if self.maintenance:
+            sqlite_call(
+                self.engine, lambda conn: run_tasks(self.maintenance, conn, self.url, False)
+            )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -190,8 +269,13 @@ def init_app(app: Flask) -> None:
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    from .models.search import maintain  # (the models import this module)
+
     app.extensions["cgt_db"] = Database(
-        url, app.config.get("SQL_ECHO", False), app.config.get("SQLITE_CHECKPOINT_THREAD", False)
+        url,
+        app.config.get("SQL_ECHO", False),
+        app.config.get("SQLITE_CHECKPOINT_THREAD", False),
+        maintenance=(maintain,),
     )
 
     @app.teardown_appcontext

@@ -11,6 +11,7 @@ from .. import clock
 from ..api.context import calendar
 from ..cli import cgt
 from ..db import database
+from ..models import search
 from ..services import demo, demo_cases
 from ..services.auth import hasher
 from ..services.photos import PhotoSettings
@@ -24,6 +25,7 @@ def load_demo() -> None:
     with database().session() as s:
         demo.load_demo_city(s, hasher(cfg), now)
         counts = demo_cases.load_demo_cases(s, PhotoSettings.from_config(cfg), calendar(), now, cfg)
+    search.flush(database().engine)  # index the cases now, not at the server's first commits
     click.echo("demo city and cases loaded — SYNTHETIC data (演示数据，非真实)")
     for state, n in counts.items():
         click.echo(f"  {state:<11} {n:>4}")

@@ -28,7 +28,7 @@ from sync.server import prune as prune_log
 from .. import clock
 from ..cli import cgt
 from ..db import database
-from ..models import Case, Category
+from ..models import Case, Category, search
 from ..models.sync import SyncChange, SyncReceipt
 from ..services import photo_uploads
 from ..sync_publish import CASES, CATEGORIES, publish
@@ -75,7 +75,8 @@ def _count(model: Any) -> int:
     help="keep applied receipts this long [SYNC_RECEIPT_RETENTION_DAYS]",
 )
 def sync_prune(days: float | None, receipt_days: float | None) -> None:
-    """Forget old changes, applied receipts and expired photo uploads (a nightly job)."""
+    """Forget old changes, applied receipts and expired photo uploads, and bring the SQLite
+    text-search index up to date (a nightly job)."""
     cfg = current_app.config
     keep = timedelta(days=float(cfg["SYNC_RETENTION_DAYS"] if days is None else days))
     receipts = float(cfg["SYNC_RECEIPT_RETENTION_DAYS"] if receipt_days is None else receipt_days)
@@ -89,9 +90,11 @@ def sync_prune(days: float | None, receipt_days: float | None) -> None:
         oldest = tx.min_retained_cursor()
     with database().session() as s:
         uploads = photo_uploads.prune(s, photo_uploads.UploadSettings.from_config(cfg), now)
+    indexed = search.flush(database().engine)
     click.echo(
         f"sync-prune: {changes - _count(SyncChange)} changes older than "
         f"{keep.total_seconds() / 86400:g} days and "
         f"{applied - _count(SyncReceipt)} applied receipts removed; devices with a cursor "
-        f"before {oldest} resync fully; {uploads} expired photo uploads removed"
+        f"before {oldest} resync fully; {uploads} expired photo uploads removed; "
+        f"{indexed} changed cases indexed for search"
     )

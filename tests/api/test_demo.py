@@ -10,6 +10,7 @@ from server.db import database
 from server.domain.calendar import light
 from server.models import Case, CaseEvent, Supervision
 from shared_models.enums import OPEN_STATES, CaseState, Light
+from tests.search_index import assert_index_is_exact, queued
 
 
 def _load(runner) -> str:  # type: ignore[no-untyped-def]
@@ -38,6 +39,10 @@ def test_load_demo_twice_gives_one_queue_in_every_state(app, runner, clock):
     assert _totals(app) == totals
     assert set(first) >= {s.value for s in CaseState} and 250 <= first["total"] <= 300
     assert all(first[s.value] > 0 for s in CaseState), first
+    engine = database(app).engine
+    if engine.dialect.name == "sqlite":  # the open cases are indexed for search already
+        assert queued(str(engine.url.database)) == []
+        assert assert_index_is_exact(str(engine.url.database)) > 0
 
     now = clock.now - timedelta(days=1)  # the first load's now
     with database(app).session() as s:

@@ -2,8 +2,8 @@
 
 On both engines: Chinese and ASCII, 1-, 2- and 3+-character queries, text at the start and
 the very end of a field, %, _, ', " and the escape character taken literally, no match; and
-the index follows inserts, edits, a case closing and reopening, and deletes (the SQLite
-triggers; PostgreSQL's GIN indexes are the engine's own).
+the index follows inserts, edits, a case closing and reopening, and deletes (on SQLite the
+triggers' queue, which a search reads too; PostgreSQL's GIN indexes are the engine's own).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from server.db import database
-from server.models import Case, Category
+from server.models import Case, Category, search
 from server.services import case_search
 from server.services.actor import Actor
 from server.services.queue import QueueFilter, queue
@@ -82,6 +82,8 @@ def cases(app: Any) -> dict[str, Case]:
         made = {a + d: _add(s, cat, a, d, True) for a, d in TEXTS}
         made |= {a + d: _add(s, cat, a, d, False) for a, d in CLOSED}
         s.commit()
+        # The index itself answers here (test_search_queue.py: the changes not yet flushed).
+        search.flush(database(app).engine)
         return {k: c.id for k, c in made.items()}
 
 

@@ -6,6 +6,7 @@ This fails whenever a model changes without a migration: run
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from server import create_app
 from server.commands.db import alembic_config, downgrade, upgrade
 from server.db import make_engine
 from server.models import Base
-from server.models.search import SEARCH_TABLES, SQLITE_TRIGGERS, schema_filter
+from server.models.search import QUEUE_TABLE, SEARCH_TABLES, SQLITE_TRIGGERS, schema_filter
+from tests.search_index import assert_index_is_exact, queued
 
 from .pg import scratch_database
 
@@ -101,37 +103,99 @@ def test_db_commands_migrate_the_apps_database(tmp_path: Path) -> None:
     assert _tables(url) == set()
 
 
-def test_search_index_is_filled_from_open_cases_and_kept_by_triggers(tmp_path: Path) -> None:
-    """Migration b7e41c9d2a6f indexes the open cases already there; its triggers exist at head
-    (a later batch migration that copies ``cases`` would drop them: this test says so)."""
-    import sqlite3
-
-    path = tmp_path / "search.sqlite3"
-    upgrade(f"sqlite:///{path}", "c873d9ca50a0")
+def _add_cases(path: Path, *cases: tuple[str, str, str | None, str]) -> None:
+    """(id, state, step_deadline, description) rows written with plain SQL, at any revision."""
     columns = (
         "id, version, state, source, category_code, lat, lon, coord_system, address, "
         "description, created_at, updated_at, rework_count, reopen_count, return_count, "
         "step_deadline"
     )
     with sqlite3.connect(path) as raw:
-        for cid, state, deadline in (("open", "reported", "2026-11-21"), ("done", "closed", None)):
+        for cid, state, deadline, description in cases:
             raw.execute(
                 f"INSERT INTO cases ({columns}) VALUES "
-                "(?, 1, ?, 'hotline', 'x', 0, 0, 'wgs84', '建设路1号', '垃圾', "
+                "(?, 1, ?, 'hotline', 'x', 0, 0, 'wgs84', '建设路1号', ?, "
                 "'2026-11-20', '2026-11-20', 0, 0, 0, ?)",
-                (cid, state, deadline),
+                (cid, state, description, deadline),
             )
-    upgrade(f"sqlite:///{path}", "head")
+
+
+def _matches(path: Path, phrase: str) -> list[str]:
     with sqlite3.connect(path) as raw:
-        triggers = {
-            r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        }
-        assert set(SQLITE_TRIGGERS) <= triggers
         found = raw.execute(
             "SELECT c.id FROM case_search JOIN cases c ON c.rowid = case_search.rowid "
-            "WHERE case_search MATCH '\"建设路\"'"
-        ).fetchall()
-        assert found == [("open",)]
+            "WHERE case_search MATCH ? ORDER BY c.id",
+            (f'"{phrase}"',),
+        )
+        return [r[0] for r in found]
+
+
+def _triggers(path: Path) -> dict[str, str]:
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        return dict(rows.fetchall())
+
+
+def test_search_index_is_filled_from_open_cases_and_kept_by_triggers(tmp_path: Path) -> None:
+    """Migration b7e41c9d2a6f indexes the open cases already there; its triggers exist at head
+    (a later batch migration that copies ``cases`` would drop them: this test says so)."""
+    path = tmp_path / "search.sqlite3"
+    upgrade(f"sqlite:///{path}", "c873d9ca50a0")
+    _add_cases(path, ("open", "reported", "2026-11-21", "垃圾"), ("done", "closed", None, "垃圾"))
+    upgrade(f"sqlite:///{path}", "head")
+    assert set(SQLITE_TRIGGERS) <= set(_triggers(path))
+    assert _matches(path, "建设路") == ["open"]
+
+
+def test_search_queue_migration_keeps_the_index_and_its_downgrade_flushes(tmp_path: Path) -> None:
+    """b40bfa3ba115: the index written by the old triggers stays as it is, the new triggers
+    only queue; the downgrade flushes the queue into the index and puts the old triggers back."""
+    path = tmp_path / "queue.sqlite3"
+    upgrade(f"sqlite:///{path}", "3f6b2d9e8a41")
+    _add_cases(path, *((f"c{n}", "reported", "2026-11-21", f"旧文本{n}") for n in range(4)))
+    upgrade(f"sqlite:///{path}", "head")
+    assert all(QUEUE_TABLE in sql for sql in _triggers(path).values())
+    assert queued(path) == [] and assert_index_is_exact(path) > 0
+    _add_cases(path, ("new", "reported", "2026-11-21", "新报告"))
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE cases SET step_deadline = NULL, state = 'closed' WHERE id = 'c0'")
+        raw.execute("UPDATE cases SET description = '改过' WHERE id = 'c1'")
+        raw.execute("DELETE FROM cases WHERE id = 'c2'")
+    assert len(queued(path)) == 4 and _matches(path, "新报告") == []  # not indexed yet
+
+    downgrade(f"sqlite:///{path}", "3f6b2d9e8a41")
+    with sqlite3.connect(path) as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+    assert QUEUE_TABLE not in tables
+    assert not any(QUEUE_TABLE in sql for sql in _triggers(path).values())
+    assert assert_index_is_exact(path) > 0  # the queue was flushed into it
+    assert _matches(path, "新报告") == ["new"] and _matches(path, "旧文本") == ["c3"]
+    _add_cases(path, ("later", "reported", "2026-11-21", "后来的"))
+    assert _matches(path, "后来的") == ["later"]  # the old triggers index at once again
+    assert_index_is_exact(path)
+
+
+def test_create_all_makes_the_search_objects_of_the_migrations(tmp_path: Path) -> None:
+    """The models' DDL (``SQLITE_CREATE``, on ``create_all``) and the migrations make the same
+    search tables and triggers, to the letter (white space aside)."""
+
+    def search_objects(path: Path) -> list[tuple[str, str, str]]:
+        with sqlite3.connect(path) as raw:
+            rows = raw.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name")
+            return [
+                (kind, name, " ".join((sql or "").split()))
+                for kind, name, sql in rows
+                if name in SEARCH_TABLES or name in SQLITE_TRIGGERS
+            ]
+
+    migrated, created = tmp_path / "migrated.sqlite3", tmp_path / "created.sqlite3"
+    upgrade(f"sqlite:///{migrated}", "head")
+    engine = make_engine(f"sqlite:///{created}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    objects = search_objects(migrated)
+    assert {name for _, name, _ in objects} >= {QUEUE_TABLE, *SQLITE_TRIGGERS}
+    assert search_objects(created) == objects
 
 
 def test_postgresql_search_indexes_are_made_by_the_migration() -> None:

@@ -35,8 +35,19 @@ def _rows_in_main_file(path: Path, tmp: Path) -> int:
 
 
 def test_commits_wake_a_thread_that_checkpoints_the_log(tmp_path):
+    """…after its maintenance tasks (the search index's flush), each on the thread's own
+    connection; one that fails is logged and keeps neither the others nor the checkpoint."""
     path = tmp_path / "db.sqlite3"
-    db = Database(f"sqlite:///{path}", checkpoint_thread=True)
+    seen: list[bool] = []
+
+    def broken(conn: sqlite3.Connection, busy: bool) -> None:
+        conn.execute("SELECT * FROM no_such_table")
+
+    def counting(conn: sqlite3.Connection, busy: bool) -> None:
+        conn.execute("SELECT count(*) FROM t").fetchone()
+        seen.append(busy)
+
+    db = Database(f"sqlite:///{path}", checkpoint_thread=True, maintenance=(broken, counting))
     assert db.checkpointer is not None
     with db.engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
@@ -49,6 +60,7 @@ def test_commits_wake_a_thread_that_checkpoints_the_log(tmp_path):
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO t (id) VALUES (:i)"), {"i": i})
     assert _wait(lambda: db.checkpointer.checkpoints >= 1)
+    assert True in seen  # a busy run (woken by commits), before the checkpoint counted
     assert _wait(lambda: _rows_in_main_file(path, tmp_path) >= WalCheckpointer.EVERY)
     thread = db.checkpointer.thread
     assert thread is not None and thread.is_alive()
@@ -64,3 +76,15 @@ def test_without_the_thread_sqlite_checkpoints_as_usual(tmp_path):
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     db.engine.dispose()
     assert Database("sqlite://", checkpoint_thread=True).checkpointer is None  # in memory
+
+
+def test_the_thread_runs_busy_when_woken_and_idle_once_commits_went_quiet():
+    """The thread's choice after each wait (its timing aside): woken by commits, a busy run;
+    a wait that timed out, an idle run if commits came since the last run, else nothing."""
+    checkpointer = WalCheckpointer("unused.sqlite3")  # no commit hook: no thread starts
+    assert checkpointer.due(woke=False) is None  # nothing has happened
+    assert checkpointer.due(woke=True) is True
+    checkpointer.commits += 3
+    assert checkpointer.due(woke=False) is False  # quiet now, after commits: idle run
+    assert checkpointer.due(woke=False) is None  # and only once
+    assert checkpointer.thread is None
