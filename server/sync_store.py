@@ -48,6 +48,7 @@ from .models.sync import (
     SyncRecord,
     SyncRecordTag,
 )
+from .prepared import Prepared
 
 _ONE = 1  # id of the single row of sync_counter and sync_meta
 # session.info key where ``server.sync_publish`` notes records a flush touched and not yet
@@ -65,8 +66,14 @@ _RECORDS = select(_R).where(
 )
 # PostgreSQL: locked, so two transactions publishing one record number it in turn
 _RECORDS_LOCKED = _RECORDS.with_for_update()
+# The records of one id in at most two collections (a case's two views: every write of a
+# single case), prepared: no expanding IN.
+_OF_ID = select(_R).where(
+    _R.c.id == bindparam("id"), _R.c.collection.in_([bindparam("c0"), bindparam("c1")])
+)
+_RECORDS_OF_ID, _RECORDS_OF_ID_LOCKED = Prepared(_OF_ID), Prepared(_OF_ID.with_for_update())
 _C = SyncCounter.__table__
-_BUMP = (
+_BUMP = Prepared(
     update(_C)
     .where(_C.c.id == _ONE)
     .values(value=_C.c.value + bindparam("n"))
@@ -80,7 +87,7 @@ _MARKS = select(
 )
 
 
-_INSERT_RECORDS = insert(_R)
+_INSERT_RECORDS = Prepared(insert(_R))
 _UPDATE_RECORDS = (
     update(_R)
     .where(_R.c.collection == bindparam("k_collection"), _R.c.id == bindparam("k_id"))
@@ -92,14 +99,14 @@ _UPDATE_RECORDS = (
     )
 )
 _RT = SyncRecordTag.__table__
-_INSERT_RECORD_TAGS = insert(_RT)
+_INSERT_RECORD_TAGS = Prepared(insert(_RT))
 _DELETE_RECORD_TAGS = delete(_RT).where(
     _RT.c.tag == bindparam("k_tag"),
     _RT.c.collection == bindparam("k_c"),
     _RT.c.id == bindparam("k_id"),
 )
-_INSERT_CHANGES = insert(SyncChange.__table__)
-_INSERT_CHANGE_TAGS = insert(SyncChangeTag.__table__)
+_INSERT_CHANGES = Prepared(insert(SyncChange.__table__))
+_INSERT_CHANGE_TAGS = Prepared(insert(SyncChangeTag.__table__))
 
 
 def _as_text(column: Any) -> Any:
@@ -325,22 +332,22 @@ class SqlServerTx:
         pending = set(wanted)
         for k in wanted:
             self._records[k] = None
-        rows = self.session.connection().execute(
-            _RECORDS_LOCKED if self._pg else _RECORDS,
-            {"collections": sorted({c for c, _ in wanted}), "ids": sorted({i for _, i in wanted})},
-        )
-        for row in rows:
-            key = (row.collection, row.id)
+        collections = sorted({c for c, _ in wanted})
+        ids = sorted({i for _, i in wanted})
+        conn = self.session.connection()
+        rows: Any
+        if len(ids) == 1 and len(collections) <= 2:
+            params = {"id": ids[0], "c0": collections[0], "c1": collections[-1]}
+            rows = (_RECORDS_OF_ID_LOCKED if self._pg else _RECORDS_OF_ID).execute(conn, params)
+        else:
+            rows = conn.execute(
+                _RECORDS_LOCKED if self._pg else _RECORDS, {"collections": collections, "ids": ids}
+            )
+        for collection, id, version, data, audience, deleted in rows:
+            key = (collection, id)
             if key not in pending:
                 continue
-            record = Record(
-                row.collection,
-                row.id,
-                row.version,
-                dict(row.data),
-                frozenset(row.audience),
-                row.deleted,
-            )
+            record = Record(collection, id, version, dict(data), frozenset(audience), deleted)
             self._stored[key] = frozenset() if record.deleted else record.audience
             self._records[key] = record
 
@@ -366,7 +373,7 @@ class SqlServerTx:
             (changed if key in self._stored else new).append(row)
         conn = self.session.connection()
         if new:
-            conn.execute(_INSERT_RECORDS, new)
+            _INSERT_RECORDS.executemany(conn, new)
         if changed:
             conn.execute(
                 _UPDATE_RECORDS,
@@ -397,7 +404,7 @@ class SqlServerTx:
         if gone:
             self.session.connection().execute(_DELETE_RECORD_TAGS, gone)
         if added:
-            self.session.connection().execute(_INSERT_RECORD_TAGS, added)
+            _INSERT_RECORD_TAGS.executemany(self.session.connection(), added)
 
     def append_changes(self, changes: Sequence[NewChange]) -> None:
         s = self.session
@@ -408,8 +415,8 @@ class SqlServerTx:
         top = self._take(len(changes))
         first = top - len(changes) + 1
         conn = s.connection()
-        conn.execute(
-            _INSERT_CHANGES,
+        _INSERT_CHANGES.executemany(
+            conn,
             [
                 {
                     "cursor": first + i,
@@ -426,8 +433,8 @@ class SqlServerTx:
                 for i, c in enumerate(changes)
             ],
         )
-        conn.execute(
-            _INSERT_CHANGE_TAGS,
+        _INSERT_CHANGE_TAGS.executemany(
+            conn,
             [
                 {"tag": tag, "cursor": first + i, "collection": c.collection, "origin": c.origin}
                 for i, c in enumerate(changes)
@@ -442,14 +449,14 @@ class SqlServerTx:
     def _take(self, n: int) -> int:
         s = self.session
         self._high = None
-        top = s.connection().execute(_BUMP, {"n": n}).scalar()
+        top = _BUMP.scalar(s.connection(), {"n": n})
         if top is None:  # first change ever: create the row, then take numbers as usual
             s.execute(
                 _insert(s, SyncCounter)
                 .values(id=_ONE, value=0)
                 .on_conflict_do_nothing(index_elements=["id"])
             )
-            top = s.connection().execute(_BUMP, {"n": n}).scalar_one()
+            top = _BUMP.scalar(s.connection(), {"n": n})
         return int(top)
 
     def high_water(self) -> int:

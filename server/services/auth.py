@@ -20,6 +20,7 @@ from shared_models.enums import PHONE_ROLES, Role
 from shared_models.errors import Forbidden, InvalidInput, NotAuthenticated, TooMany
 
 from ..models import DeviceToken, LoginFailure, OtpCode, User
+from ..prepared import Prepared
 
 log = logging.getLogger("cgt.sms")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -280,7 +281,7 @@ class Signed:
 
 _T, _U = DeviceToken.__table__, User.__table__
 # Built once: it runs on every request.
-_BY_ACCESS = (
+_BY_ACCESS = Prepared(
     select(
         _T.c.id,
         _T.c.revoked_at,
@@ -298,14 +299,17 @@ _BY_ACCESS = (
 
 def authenticate(s: Session, access: str, now: datetime) -> Signed:
     """The user and device behind an access token; one query, as it runs on every request."""
-    row = s.connection().execute(_BY_ACCESS, {"access_hash": digest(access)}).first()
-    if row is None or row.revoked_at is not None:
+    rows = _BY_ACCESS.execute(s.connection(), {"access_hash": digest(access)})
+    if not rows:
         raise NotAuthenticated()
-    if row.access_expires_at <= now:
+    token_id, revoked_at, expires_at, user_id, role, department_id, name, active = rows[0]
+    if revoked_at is not None:
+        raise NotAuthenticated()
+    if expires_at <= now:
         raise NotAuthenticated("token_expired")
-    if not row.active:
+    if not active:
         raise NotAuthenticated("account_disabled")
-    return Signed(row.user_id, row.role, row.department_id, row.display_name, row.id)
+    return Signed(user_id, role, department_id, name, token_id)
 
 
 def revoke(s: Session, user_id: int, token_id: int, now: datetime) -> bool:

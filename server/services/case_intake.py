@@ -27,6 +27,7 @@ from ..db import UTCDateTime
 from ..domain.calendar import step_times
 from ..domain.workflow import DISPATCH_DESK
 from ..models import Case, CaseEvent, CaseReporter
+from ..prepared import Prepared
 from ..sync_publish import note_born
 from . import city_cache, photos
 from .actor import Actor
@@ -43,11 +44,12 @@ MAX_SCANNED = 50  # open cases of the category read around a point, before measu
 MAX_CANDIDATES = 5
 
 _cases, _events, _reporters = Case.__table__, CaseEvent.__table__, CaseReporter.__table__
-INSERT_CASE = insert(_cases)
-INSERT_EVENT = insert(_events)
-INSERT_REPORTER = insert(_reporters)
+INSERT_CASE = Prepared(insert(_cases))
+INSERT_EVENT = insert(_events)  # through the Connection where its new id is wanted
+INSERT_EVENTS = Prepared(INSERT_EVENT)
+INSERT_REPORTER = Prepared(insert(_reporters))
 # Open cases of one category in a box: ``ix_cases_open_cat_lat_lon`` answers it alone.
-NEAR_OPEN = (
+NEAR_OPEN = Prepared(
     select(_cases.c.id, _cases.c.lat, _cases.c.lon, _cases.c.created_at)
     .where(
         _cases.c.category_code == bindparam("category"),
@@ -194,7 +196,7 @@ def insert_new(
     if not new:
         return []
     conn = s.connection()
-    conn.execute(INSERT_CASE, [vars(n.case) for n in new])
+    INSERT_CASE.executemany(conn, [vars(n.case) for n in new])
     cases = []
     if persist:
         for n in new:
@@ -205,7 +207,7 @@ def insert_new(
             cases.append(case)
     plain = [n for n in new if not n.photos]
     if plain:
-        conn.execute(INSERT_EVENT, [n.event for n in plain])
+        INSERT_EVENTS.executemany(conn, [n.event for n in plain])
     for n in new:
         if n.photos:  # the photos name their event: insert it alone to learn its id
             assert persist, "the bulk path leaves reports with photos to report()"
@@ -213,7 +215,7 @@ def insert_new(
             photos.attach_photos(s, n.case.id, n.photos, PhotoKind.REPORT, event_id, ctx.now)
     reporters = [n.reporter for n in new if n.reporter is not None]
     if reporters:
-        conn.execute(INSERT_REPORTER, reporters)
+        INSERT_REPORTER.executemany(conn, reporters)
     return cases
 
 
@@ -263,7 +265,7 @@ def near_open_cases(
 ) -> list[tuple[str, float]]:
     """Ids and distances of the nearest (at most 5) open cases of a category around a point."""
     s.flush()  # as the session's execute would; the Core read on the connection is cheaper
-    rows = s.connection().execute(NEAR_OPEN, box(case_id, category_code, lat, lon, ctx))
+    rows = NEAR_OPEN.execute(s.connection(), box(case_id, category_code, lat, lon, ctx))
     return nearest(lat, lon, rows, ctx)
 
 

@@ -31,6 +31,7 @@ from shared_models.geo import point_in_polygon, valid_lat_lon
 
 from ..db import dialect_insert
 from ..models import Category, CityRevision, GridCell
+from ..prepared import Prepared
 
 BUCKET_DEG = 0.01  # ~1 km: a 万米 cell (~100 m) falls in one bucket, rarely in four
 _ONE = 1
@@ -130,7 +131,7 @@ def _load(s: Session, token: str | None) -> CitySnapshot:
 
 
 _REVISION = CityRevision.__table__
-_TOKEN = select(_REVISION.c.token).where(_REVISION.c.id == _ONE)
+_TOKEN = Prepared(select(_REVISION.c.token).where(_REVISION.c.id == _ONE))
 _copies: weakref.WeakKeyDictionary[Engine, CitySnapshot] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
@@ -146,7 +147,7 @@ def snapshot(s: Session) -> CitySnapshot:
         # flush first, as the session's execute would: a change still unflushed is noted by
         # then; the Core read on the connection skips the ORM's execute)
         s.flush()
-        token = s.connection().execute(_TOKEN).scalar()
+        token = _TOKEN.scalar(s.connection())
     if s.info.get(_CHANGED):  # this transaction's own view, never kept beyond it
         snap = _load(s, None)
     else:
