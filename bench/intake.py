@@ -4,7 +4,11 @@ The real app (``create_app`` on a file SQLite database in WAL mode, or on Postgr
 demo city loaded) runs under a real HTTP server on loopback in a child process; the bench
 registers a tiny ``/bench/bare`` route (GET and POST, small JSON, no database) on the same app
 object, so both share server, worker settings, middleware and client. The client is one
-``requests.Session`` (keep-alive) sending requests back to back, so req/s = 1 / latency.
+``requests.Session`` sending requests back to back, so req/s = 1 / latency. The server is
+gunicorn (``gthread``, one worker, as deployed; it keeps the connection open between
+requests) unless ``--server werkzeug``: werkzeug's development server (``make run``) answers
+every request with ``Connection: close``, so there each request also opens a TCP connection
+and the server starts a thread for it — a slower bare route, and so a kinder ratio.
 
 ``/bench/commit`` is the bare POST plus one row inserted and committed on the same database:
 the floor under any durable write (on PostgreSQL the commit's WAL flush to disk, on SQLite in
@@ -148,14 +152,10 @@ def serve(url: str, server: str, workers: int, threads: int) -> Iterator[str]:
 
 
 def _serve_werkzeug(port: int) -> None:
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from werkzeug.serving import make_server
 
-    class KeepAlive(WSGIRequestHandler):
-        protocol_version = "HTTP/1.1"  # werkzeug's default (1.0) closes every connection
-
-    make_server(
-        "127.0.0.1", port, served_app(), threaded=True, request_handler=KeepAlive
-    ).serve_forever()
+    # werkzeug 3 closes the connection after every response, whatever the HTTP version
+    make_server("127.0.0.1", port, served_app(), threaded=True).serve_forever()
 
 
 def report_bodies(n: int, seed: int) -> list[bytes]:
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     p.add_argument("--requests", type=int, default=500, help="requests of each kind per round")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--server", choices=["werkzeug", "gunicorn"], default="werkzeug")
+    p.add_argument("--server", choices=["gunicorn", "werkzeug"], default="gunicorn")
     p.add_argument("--workers", type=int, default=1, help="gunicorn workers")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     p.add_argument("--profile", type=int, default=0, metavar="N", help="profile N intake requests")
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     how = (
-        "werkzeug threaded, HTTP/1.1 keep-alive"
+        "werkzeug threaded (a new connection per request)"
         if args.server == "werkzeug"
         else (f"gunicorn gthread {args.workers} worker(s) × {args.threads} threads")
     )
