@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from sync import jsoncodec
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -61,10 +63,15 @@ T = TypeVar("T")
 
 
 def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None) -> Engine:
-    """The engine for ``url``; on SQLite, WAL mode with ``synchronous=NORMAL`` and, when
-    given, ``wal_autocheckpoint`` pages (SQLite's default: 1000)."""
+    """The engine for ``url``; on SQLite, WAL mode with ``synchronous=NORMAL``, temporary
+    files (statement journals, sorts) in memory and, when given, ``wal_autocheckpoint`` pages
+    (SQLite's default: 1000)."""
+    # JSON columns (device records, change log, event data) through the sync engine's codec:
+    # orjson, keys sorted, non-ASCII kept — ~5x faster than json's default, and Chinese text
+    # stored as UTF-8 (3 bytes a character) rather than as \uXXXX escapes (6).
+    codec = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **codec)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -73,12 +80,17 @@ def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Statement journals in memory: a statement on a table with a trigger (cases: the
+            # search queue) otherwise writes its journal to a temp file, ~40-70 µs per row.
+            cur.execute("PRAGMA temp_store=MEMORY")
             if autocheckpoint is not None:
                 cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **codec
+    )
 
 
 # A maintenance task: given the thread's connection and whether the app is busy (woken by
