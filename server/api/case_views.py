@@ -24,6 +24,7 @@ from ..services import city
 from ..services.actor import Actor
 from ..services.cases import is_reporter
 from ..services.city_cache import CategoryInfo
+from ..services.visibility import sees_answer
 
 ROLE_LABEL = {
     "citizen": ("Citizen", "市民"),
@@ -258,6 +259,8 @@ def timeline(s: Session, case: Case, actor: Actor) -> list[dict[str, Any]]:
             item.update(
                 note=e.note, actor_id=e.actor_id, data=e.data, step=e.step, on_time=e.on_time
             )
+            if e.action == "answer_supervision" and not sees_answer(actor, e.department_id):
+                item["note"] = ""  # a unit's answer to the desk is the desk's and that unit's
         elif e.action in PUBLIC_NOTE_ACTIONS and (
             e.actor_role not in ("citizen", "merchant") or e.actor_id == actor.id
         ):  # another reporter's words stay theirs

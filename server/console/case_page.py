@@ -23,10 +23,10 @@ from ..api.case_views import case_view, photos_of, timeline
 from ..api.context import case_ctx
 from ..api.photos import send_variant
 from ..db import session as db_session
-from ..models import Supervision, User
+from ..models import Department, Supervision, User
 from ..services import cases as case_svc
 from ..services import photos as photo_svc
-from ..services.visibility import load_visible
+from ..services.visibility import load_visible, sees_answer
 from . import bp
 from .i18n import both, error_text, t
 from .lists import filter_options
@@ -67,6 +67,10 @@ def render_case(case_id: str, error: CgtError | None = None, status: int = 200) 
             select(Supervision).where(Supervision.case_id == case.id).order_by(Supervision.id)
         )
     )
+    # A unit that now holds the case sees earlier notes to other units, not their answers.
+    own = {n.id for n in notes if sees_answer(viewer, n.department_id)}
+    units = {n.department_id for n in notes} - {None}
+    unit_names = {d.id: d for d in s.scalars(select(Department).where(Department.id.in_(units)))}
     conflict = error is not None and error.code == "version_conflict"
     # A returned case still names the unit that said "not ours": do not offer it again.
     returned = next((e for e in reversed(events) if e["action"] == "return"), None)
@@ -89,6 +93,8 @@ def render_case(case_id: str, error: CgtError | None = None, status: int = 200) 
         events=events,
         people=people,
         supervisions=notes,
+        own_notes=own,
+        unit_names=unit_names,
         can_answer=viewer.role in (Role.HANDLER, Role.ADMIN),
         overdue=case.step_deadline is not None and ctx.now >= case.step_deadline,
         options=(options := filter_options(s)),

@@ -28,7 +28,7 @@ from .case_intake import (  # noqa: F401  (the intake use case, re-exported)
 )
 from .city_cache import CategoryInfo
 from .context import CaseContext
-from .visibility import load_visible
+from .visibility import load_supervision, load_visible
 
 RATING_ROLES = frozenset({Role.CITIZEN, Role.MERCHANT})
 PHOTO_KIND_OF_ACTION = {
@@ -293,15 +293,11 @@ def supervise(s: Session, actor: Actor, case_id: str, note: str, ctx: CaseContex
 def answer_supervision(
     s: Session, actor: Actor, supervision_id: int, answer: str, ctx: CaseContext
 ) -> Supervision:
-    from shared_models.errors import NotFound
-
-    sup = s.get(Supervision, supervision_id)
-    if sup is None:
-        raise NotFound()
-    if actor.role is Role.HANDLER and sup.department_id != actor.department_id:
-        raise NotFound()
+    """A department's answer to a 督办 note addressed to it, while the case is still its own;
+    any other note is "not found" (``visibility.supervision_clause``)."""
     if actor.role not in (Role.HANDLER, Role.ADMIN):
         raise Forbidden()
+    sup = load_supervision(s, actor, supervision_id)
     if not answer.strip():
         raise InvalidInput("reason_required", errors={"answer": ["Required. 必须填写回复。"]})
     if sup.answered_at is not None:

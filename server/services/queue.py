@@ -20,7 +20,7 @@ from shared_models.errors import Forbidden
 from ..models import Case, CaseReporter, Category, Department, Supervision
 from .actor import Actor
 from .case_search import text_clause
-from .visibility import scope_clause
+from .visibility import scope_clause, supervision_clause
 
 
 @dataclass
@@ -117,12 +117,14 @@ def my_cases(
 def supervisions(
     s: Session, actor: Actor, open_only: bool, limit: int, after: list[Any] | None
 ) -> tuple[list[Supervision], list[Any] | None]:
-    """督办 notes: a department sees those addressed to it; the command centre sees all."""
-    stmt = select(Supervision)
-    if actor.role is Role.HANDLER:
-        stmt = stmt.where(Supervision.department_id == actor.department_id)
-    elif actor.role not in (Role.DISPATCHER, Role.ADMIN):
+    """督办 notes: a department sees those addressed to it on cases it still holds; the
+    command centre sees all (rules in ``visibility``)."""
+    if actor.role not in (Role.HANDLER, Role.DISPATCHER, Role.ADMIN):
         raise Forbidden()
+    stmt = select(Supervision)
+    clause = supervision_clause(actor)
+    if clause is not None:
+        stmt = stmt.where(clause)
     if open_only:
         stmt = stmt.where(Supervision.answered_at.is_(None))
     if after:

@@ -4,19 +4,29 @@
 - handler: cases currently with their department
 - inspector: cases in their grid cells, tasks assigned to them, and what they reported
 - citizen, merchant: cases they reported (including cases their report was merged into)
+
+督办 (supervision) notes are between the command centre and the unit that holds the case:
+
+- dispatcher, admin: every note and every answer
+- handler: the notes addressed to their department, on cases still with it; they answer those.
+  When the case is dispatched to another unit the old unit loses them (404, like any case it
+  no longer holds). The new unit sees on the case that it was supervised before, when, to whom
+  and the desk's note (why the case is urgent), not the old unit's answer, and answers nothing
+  addressed to another unit.
+- anyone else: none
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from shared_models.enums import Role
 from shared_models.errors import NotFound
 
-from ..models import Case, CaseReporter, GridCell
+from ..models import Case, CaseReporter, GridCell, Supervision
 from .actor import Actor
 
 
@@ -33,12 +43,43 @@ def scope_clause(actor: Actor) -> Any:
     return reported
 
 
+def _in_reach(s: Session, stmt: Any, clause: Any, missing: str) -> Any:
+    """The one row ``stmt`` finds within ``clause`` (None: no limit), else "not found"."""
+    row = s.scalar(stmt if clause is None else stmt.where(clause))
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def load_visible(s: Session, actor: Actor, case_id: str) -> Case:
     stmt = select(Case).where(Case.id == case_id)
-    clause = scope_clause(actor)
-    if clause is not None:
-        stmt = stmt.where(clause)
-    case = s.scalar(stmt)
-    if case is None:
-        raise NotFound("case_not_found")
+    case: Case = _in_reach(s, stmt, scope_clause(actor), "case_not_found")
     return case
+
+
+def supervision_clause(actor: Actor) -> Any:
+    """A WHERE clause limiting ``Supervision`` rows to those ``actor`` may read and answer
+    (None: no limit): a department's own notes on cases it still holds."""
+    if actor.role in (Role.DISPATCHER, Role.ADMIN):
+        return None
+    if actor.role is Role.HANDLER:
+        held = exists().where(
+            Case.id == Supervision.case_id, Case.department_id == actor.department_id
+        )
+        return and_(Supervision.department_id == actor.department_id, held)
+    return false()
+
+
+def load_supervision(s: Session, actor: Actor, supervision_id: int) -> Supervision:
+    """A 督办 note ``actor`` may read and answer, else "not found"."""
+    stmt = select(Supervision).where(Supervision.id == supervision_id)
+    sup: Supervision = _in_reach(s, stmt, supervision_clause(actor), "not_found")
+    return sup
+
+
+def sees_answer(actor: Actor, department_id: int | None) -> bool:
+    """Whether ``actor`` may read a department's answer to a 督办 note: the desk, and the unit
+    that was asked (only while it holds the case, which ``load_visible`` already ensures)."""
+    if actor.role in (Role.DISPATCHER, Role.ADMIN):
+        return True
+    return actor.role is Role.HANDLER and department_id == actor.department_id

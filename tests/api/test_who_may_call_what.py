@@ -289,6 +289,61 @@ def test_a_supervision_note_is_its_departments_alone(
     assert ok(client.get("/api/supervisions", headers=handler))["items"][0]["answer"] is None
 
 
+def test_supervision_notes_stay_with_the_unit_holding_the_case(
+    app: Flask, client: FlaskClient, world: dict[str, Any], clock: Any
+) -> None:
+    """A case re-dispatched elsewhere takes its 督办 notes out of the old unit's reach; the new
+    unit sees the desk's earlier notes on the case but not the old unit's answer, and answers
+    only notes addressed to it."""
+    d, cid = world["dispatcher"], world["case"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch"))
+    clock.advance(days=3)  # overdue; everyone signs in again
+    d, old, new = (login(client, u) for u in (DISPATCHER, HANDLER, MUNICIPAL_HANDLER))
+    notes = [
+        ok(client.post(f"/api/cases/{cid}/supervisions", json={"note": n}, headers=d), 201)
+        for n in ("请今日办结", "市民再次来电催办")
+    ]
+    answered = f"/api/supervisions/{notes[0]['id']}/answer"
+    ok(client.post(answered, json={"answer": "本单位人手不足，明日处理"}, headers=old))
+    ok(act(client, old, cid, "return", reason="井盖不属我单位管养"))
+    ok(act(client, d, cid, "dispatch", department=MUNICIPAL_DEPARTMENT))
+
+    assert ok(client.get("/api/supervisions?open=false", headers=old))["items"] == []
+    before = row_counts(app)
+    for who in (old, new):  # neither the old unit nor the new one answers the old notes
+        resp = client.post(
+            f"/api/supervisions/{notes[1]['id']}/answer", json={"answer": "好"}, headers=who
+        )
+        assert resp.status_code == 404 and resp.json["code"] == "not_found"
+        assert "市民再次来电催办" not in resp.get_data(as_text=True)
+    assert row_counts(app) == before
+    assert client.get(f"/api/cases/{cid}/timeline", headers=old).status_code == 404
+    assert ok(client.get("/api/supervisions?open=false", headers=new))["items"] == []
+
+    def answers(who: dict[str, str]) -> list[str]:
+        events = ok(client.get(f"/api/cases/{cid}/timeline", headers=who))
+        return [e["note"] for e in events if e["action"] in ("supervise", "answer_supervision")]
+
+    assert answers(new) == ["请今日办结", "市民再次来电催办", ""]
+    assert answers(d) == ["请今日办结", "市民再次来电催办", "本单位人手不足，明日处理"]
+    desk_view = ok(client.get("/api/supervisions?open=false", headers=d))["items"]
+    assert [n["id"] for n in desk_view] == [n["id"] for n in notes]
+
+    clock.advance(days=3)  # the new unit is overdue too: the desk's note now reaches it
+    d, new = login(client, DISPATCHER), login(client, MUNICIPAL_HANDLER)
+    ok(act(client, new, cid, "accept"))
+    clock.advance(days=3)
+    d, new = login(client, DISPATCHER), login(client, MUNICIPAL_HANDLER)
+    note = {"note": "请尽快"}
+    mine = ok(client.post(f"/api/cases/{cid}/supervisions", json=note, headers=d), 201)
+    listed = ok(client.get("/api/supervisions", headers=new))["items"]
+    assert [n["id"] for n in listed] == [mine["id"]]
+    answer = {"answer": "已派人"}
+    ok(client.post(f"/api/supervisions/{mine['id']}/answer", json=answer, headers=new))
+    assert answers(new)[-1] == "已派人"
+
+
 def test_another_persons_devices_are_out_of_reach(
     app: Flask, client: FlaskClient, world: dict[str, Any]
 ) -> None:

@@ -5,7 +5,24 @@ from __future__ import annotations
 
 from tests.api.case_helpers import act, ok, report
 from tests.console.helpers import console_client, post_form, text
-from tests.factories import DISPATCHER, HANDLER, HANDLER_DEPARTMENT
+from tests.factories import (
+    DISPATCHER,
+    HANDLER,
+    HANDLER_DEPARTMENT,
+    MUNICIPAL_DEPARTMENT,
+    MUNICIPAL_HANDLER,
+    login,
+)
+
+
+def overdue_case(client, city, clock):
+    """A case dispatched to the sanitation department three days ago (overdue now)."""
+    d = city["dispatcher"]
+    cid = ok(report(client, city["citizen"]), 201)["case"]["id"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch", department=HANDLER_DEPARTMENT))
+    clock.advance(days=3)
+    return cid
 
 
 def test_supervise_an_overdue_case_and_the_department_answers(app, client, city, clock):
@@ -65,11 +82,7 @@ def test_supervise_an_overdue_case_and_the_department_answers(app, client, city,
 
 
 def test_another_department_cannot_see_or_answer_the_note(app, client, city, clock):
-    d = city["dispatcher"]
-    cid = ok(report(client, city["citizen"]), 201)["case"]["id"]
-    ok(act(client, d, cid, "register"))
-    ok(act(client, d, cid, "dispatch", department=HANDLER_DEPARTMENT))
-    clock.advance(days=3)
+    d, cid = city["dispatcher"], overdue_case(client, city, clock)
     sup = ok(client.post(f"/api/cases/{cid}/supervisions", json={"note": "催办"}, headers=d), 201)
     other = console_client(app, "handler_municipal")
     assert "催办" not in text(other.get("/console/supervision"))
@@ -80,3 +93,41 @@ def test_another_department_cannot_see_or_answer_the_note(app, client, city, clo
     assert (
         ok(client.get("/api/supervisions", headers=city["handler"]))["items"][0]["answer"] is None
     )
+
+
+def test_a_redispatched_case_takes_its_notes_from_the_old_department(app, client, city, clock):
+    d, cid = city["dispatcher"], overdue_case(client, city, clock)
+    d, h = login(client, DISPATCHER), login(client, HANDLER)
+    first, second = (
+        ok(client.post(f"/api/cases/{cid}/supervisions", json={"note": n}, headers=d), 201)
+        for n in ("请今日办结", "市民再次来电催办")
+    )
+    answer = {"answer": "人手不足"}
+    ok(client.post(f"/api/supervisions/{first['id']}/answer", json=answer, headers=h))
+    ok(act(client, h, cid, "return", reason="不属本单位"))
+    ok(act(client, d, cid, "dispatch", department=MUNICIPAL_DEPARTMENT))
+
+    old = console_client(app, HANDLER)
+    listing = text(old.get("/console/supervision?all=1"))
+    assert "请今日办结" not in listing and "市民再次来电催办" not in listing
+    assert old.get(f"/console/cases/{cid}").status_code == 404
+    refused = post_form(
+        old, f"/console/supervisions/{second['id']}/answer", "/console/supervision", answer="好"
+    )
+    assert "未找到" in text(old.get(refused.headers["Location"]))
+
+    new = console_client(app, MUNICIPAL_HANDLER)
+    assert "市民再次来电催办" not in text(new.get("/console/supervision?all=1"))
+    page = text(new.get(f"/console/cases/{cid}"))
+    notes = page.split('id="supervisions"')[1].split("</section>")[0]
+    # the desk's earlier notes, to whom they went, answered or not; not the old unit's answer
+    assert "请今日办结" in notes and "市民再次来电催办" in notes and "此前督办" in notes
+    assert "人手不足" not in page and "answer-button" not in notes
+    refused = post_form(
+        new, f"/console/supervisions/{second['id']}/answer", f"/console/cases/{cid}", answer="好"
+    )
+    assert "未找到" in text(new.get(refused.headers["Location"]))
+    desk = console_client(app, DISPATCHER)
+    assert "人手不足" in text(desk.get(f"/console/cases/{cid}"))
+    unanswered = ok(client.get("/api/supervisions", headers=d))["items"]
+    assert [n["id"] for n in unanswered] == [second["id"]]  # nothing was written for them
