@@ -28,6 +28,7 @@ from shared_models.enums import FINAL_STATES, CaseSource, CaseState, Role, Step
 from shared_models.errors import CgtError
 from shared_models.schemas import CaseReportSchema
 
+from ..domain.privacy import mask_contacts
 from ..models import ApiKey, Case, Category, Department, Open311Contact
 from .actor import Actor
 from .city import KEYWORD_SEPARATOR
@@ -369,13 +370,15 @@ def _status_notes(case: Case) -> str | None:
         target = case.merged_into_id
         return f"Duplicate of request {target}, handled there. 与案件{target}为同一问题，合并办理。"
     if case.state == CaseState.REJECTED.value and case.reject_reason:
-        return f"Not registered: {case.reject_reason} 不予立案：{case.reject_reason}"
+        reason = mask_contacts(case.reject_reason)  # the desk may quote the report
+        return f"Not registered: {reason} 不予立案：{reason}"
     en, zh = STATE_NOTE.get(case.state, (None, None))
     return f"{en} {zh}" if en else None
 
 
 def request_item(case: Case, service_name: str, dept: str | None, p: Presenter) -> dict[str, Any]:
-    """One case in the spec's field order; public fields only (no reporter, no staff)."""
+    """One case in the spec's field order; public fields only (no reporter, no staff), and
+    the citizen's own words with phone numbers and e-mail addresses masked."""
     en, zh = STEP_NOTICE.get(case.step or "", (None, None))
     return {
         "service_request_id": case.id,
@@ -383,13 +386,13 @@ def request_item(case: Case, service_name: str, dept: str | None, p: Presenter) 
         "status_notes": _status_notes(case),
         "service_name": service_name,
         "service_code": case.category_code,
-        "description": case.description,
+        "description": mask_contacts(case.description),
         "agency_responsible": dept,
         "service_notice": f"{en} {zh}" if en else None,
         "requested_datetime": p.iso(case.created_at),
         "updated_datetime": p.iso(case.updated_at),
         "expected_datetime": p.iso(case.step_deadline),
-        "address": case.address,
+        "address": mask_contacts(case.address),
         "address_id": case.grid_code,  # the 单元网格 code is the city's address grid
         "zipcode": None,
         "lat": case.lat,

@@ -419,3 +419,45 @@ def _assert_no_identity(client: FlaskClient, ids: list[str], secrets: list[str])
             body = json.dumps(json.loads(body), ensure_ascii=False)
         for secret in secrets:
             assert secret not in body, (path, secret)
+
+
+def test_phone_numbers_and_emails_in_citizens_text_are_masked_in_every_format(
+    app: Flask, client: FlaskClient, api_key: str
+) -> None:
+    """Open311 is public: what people typed is published with its contacts masked (both
+    formats, list and item), and the desk still reads it as written."""
+    said = "井盖缺失，请联系我13812345678或0371-65551234，邮件zhang.san@example.com，文化路88号"
+    shown = "井盖缺失，请联系我138****5678或0371-****1234，邮件z***@example.com，文化路88号"
+    citizen = login_phone(client, app, CITIZEN_PHONE)
+    app_case = str(uuid.uuid4())
+    report = {"id": app_case, "category_code": MANHOLE, "lat": LAT, "lon": LON}
+    resp = client.post("/api/cases", json={**report, "description": said}, headers=citizen)
+    assert resp.status_code == 201, resp.json
+    filed = post(client, api_key, description=said, address_string="光明路1号 (0371)65551234")
+    open311_case = filed.json[0]["service_request_id"]
+    rejected = post(client, api_key, description="重复").json[0]["service_request_id"]
+    desk = login(client, DISPATCHER)
+    reason = "已电话13812345678告知市民"
+    version = client.get(f"/api/cases/{rejected}", headers=desk).json["version"]
+    resp = client.post(
+        f"/api/cases/{rejected}/actions/reject",
+        json={"version": version, "reason": reason},
+        headers=desk,
+    )
+    assert resp.status_code == 200, resp.json
+
+    listed = {x["service_request_id"]: x for x in client.get(f"{BASE}/requests.json").json}
+    for rid in (app_case, open311_case):
+        [item] = client.get(f"{BASE}/requests/{rid}.json").json
+        assert item["description"] == listed[rid]["description"] == shown
+        request = xml_of(client.get(f"{BASE}/requests/{rid}.xml")).find("request")
+        assert request is not None and request.findtext("description") == shown
+    assert listed[open311_case]["address"] == "光明路1号 (0371)****1234"
+    assert "138****5678" in listed[rejected]["status_notes"]
+    for request in xml_of(client.get(f"{BASE}/requests.xml")).iter("request"):
+        if request.findtext("service_request_id") == app_case:
+            assert request.findtext("description") == shown
+    secrets = ["13812345678", "65551234", "zhang.san@", reason]
+    _assert_no_identity(client, [app_case, open311_case, rejected], secrets)
+    # staff still read what was written, to call the citizen back
+    assert client.get(f"/api/cases/{app_case}", headers=desk).json["description"] == said

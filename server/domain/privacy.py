@@ -1,0 +1,136 @@
+"""Personal contact data in citizens' free text, masked before the text is published.
+
+People write their phone number or e-mail into a report ("请联系我13812345678"), and Open311
+publishes reports to anyone. What is published keeps the text readable and the contact
+unusable, the way Chinese services show numbers:
+
+- a mainland mobile keeps its first three and last four digits: ``138****5678``;
+- a landline keeps its area code and last four digits: ``0371-****5678``, ``(0371)****5678``;
+- at least three digits are always masked, never is the whole number kept; a ``+86``/``0086``
+  prefix, separators and everything around a number stay as written;
+- an e-mail address keeps its first character and its domain: ``z***@example.com``.
+
+Phone numbers are found two ways, and whatever either finds is masked:
+
+- libphonenumber (the ``phonenumbers`` package) for region CN at ``Leniency.VALID``: every
+  number valid by China's numbering plan, however it is written (``138 1234 5678``,
+  ``+86 371 6555 1234``, ``（0371）6555-1234``, full-width digits), if it is a mobile or has an
+  area or country code — alone, the library also reads "2026-11-21 10" as a Guangzhou
+  landline, and a local number without its area code cannot be told from other numbers;
+- the shapes people write whether or not the plan allocates the number: 11 digits starting
+  ``1[3-9]`` (``138 1234 5678``, ``138-1234-5678`` too), and an area code (``010``, ``02X``,
+  ``0XXX``) before 7 or 8 digits (``0371-12345678``, ``(0371)12345678``, ``037112345678``).
+
+A number must stand alone: digits next to it make it part of something longer (an ID number,
+an order number), which is left as written, and so are house numbers, dates and amounts, which
+are not phone numbers, case numbers (UUIDs), which are skipped whole, and 400/800 service
+numbers, which are companies' and published anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+REGION = "CN"
+MASK = "*"
+TAIL = 4  # digits kept at the end
+MIN_MASKED = 3
+
+# The local part as people type it (RFC 5322's dot-atom characters), then a dotted domain.
+EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
+)
+_SEP = r"[ \-‐–—]?"
+_AREA = r"0(?:10|2\d|[3-9]\d\d)"  # 010 and 02X have two digits after the 0, the rest three
+MOBILE = re.compile(rf"(?<!\d)(?:(?:\+|00)?86{_SEP})?1[3-9]\d(?:{_SEP}\d{{4}}){{2}}(?!\d)")
+LANDLINE = re.compile(rf"(?<!\d)(?:[(（]{_AREA}[)）] ?|{_AREA}{_SEP})\d{{3,4}}{_SEP}\d{{4}}(?!\d)")
+CASE_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# A cheap first look: without seven digits in a row (separators allowed), no phone number.
+SEVEN_DIGITS = re.compile(r"\d(?:[\s()（）.\-‐–—]{0,3}\d){6}")
+
+
+def mask_contacts(text: str) -> str:
+    """``text`` with every e-mail address and Chinese phone number in it masked."""
+    if "@" in text:
+        text = EMAIL.sub(_mask_email, text)
+    if not SEVEN_DIGITS.search(text):
+        return text
+    out, last = [], 0
+    for start, end in _merged(_numbers(text), [m.span() for m in CASE_ID.finditer(text)]):
+        out += [text[last:start], mask_number(text[start:end])]
+        last = end
+    return "".join(out) + text[last:]
+
+
+def _numbers(text: str) -> Iterator[tuple[int, int]]:
+    for m in PhoneNumberMatcher(text, REGION, leniency=Leniency.VALID):
+        if _head(m.raw_string) is not None:
+            yield m.start, m.end
+    for pattern in (MOBILE, LANDLINE):
+        for found in pattern.finditer(text):
+            yield found.span()
+
+
+def _merged(spans: Iterator[tuple[int, int]], skip: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping spans joined, in order; none that touches a case number."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if any(start < s_end and s_start < end for s_start, s_end in skip):
+            continue
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _mask_email(match: re.Match[str]) -> str:
+    local, domain = match.group().rsplit("@", 1)
+    return f"{local[0]}{MASK * 3}@{domain}"
+
+
+def _head(raw: str) -> int | None:
+    """How many leading digits stay: a country code, the trunk 0, then the mobile prefix
+    (three digits) or the area code (two after 010 and 02X, three otherwise); None for a
+    number that is none of these (no area code, a 400/800 number)."""
+    digits = "".join(str(int(ch)) for ch in raw if ch.isdecimal())  # full-width ０-９ too
+    international = raw.lstrip().startswith("+")
+    cc = 0
+    if digits.startswith("0086"):
+        cc = 4
+    elif digits.startswith("86") and (international or len(digits) >= 12):
+        cc = 2
+    national = digits[cc:]
+    trunk = 1 if national.startswith("0") else 0
+    national = national[trunk:]
+    if re.match(r"1[3-9]\d{9}$", national):
+        return cc + trunk + 3
+    if not (trunk or cc) or (not trunk and national[:3] in ("400", "800")):
+        return None
+    return cc + trunk + (2 if national[:1] == "2" or national.startswith("10") else 3)
+
+
+def mask_number(raw: str) -> str:
+    """``raw`` (one phone number as written) with its middle digits masked."""
+    head = _head(raw)
+    if head is None:
+        return raw
+    digits, tail = [ch for ch in raw if ch.isdecimal()], TAIL
+    if len(digits) - head - tail < MIN_MASKED:
+        head = min(head, max(0, len(digits) - tail - MIN_MASKED))
+        tail = min(tail, max(0, len(digits) - head - MIN_MASKED))
+    out, seen = [], 0
+    for ch in raw:
+        if ch.isdecimal():
+            seen += 1
+            if head < seen <= len(digits) - tail:
+                ch = MASK
+        out.append(ch)
+    return "".join(out)
+
+
+__all__ = ["mask_contacts", "mask_number"]

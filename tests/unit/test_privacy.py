@@ -1,0 +1,144 @@
+"""Contact data in citizens' text is masked before publishing (server/domain/privacy.py):
+every mobile, landline and e-mail in any surroundings, and nothing else."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from server.domain.privacy import mask_contacts
+
+# Text around a contact: Chinese, latin letters, punctuation, no digits (a digit next to a
+# number makes it part of a longer one, which is left alone on purpose).
+AROUND = st.text(
+    st.sampled_from(list("请联系我电话手机谢谢，。：:;（）() 路号楼井盖垃圾abcXYZ-/")), max_size=12
+)
+MOBILES = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
+AREA_CODES = st.sampled_from(["010", "020", "021", "025", "0371", "0377", "0755", "0898", "0931"])
+SUBSCRIBERS = st.from_regex(r"[0-9]{7,8}", fullmatch=True)
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+@given(
+    AROUND,
+    MOBILES,
+    st.sampled_from(["{}", "{} {} {}", "{}-{}-{}", "+86 {}", "+86-{}-{}-{}"]),
+    AROUND,
+)
+@example("请联系我", "13812345678", "{}", "谢谢")
+def test_a_mobile_number_keeps_its_first_three_and_last_four_digits(
+    before: str, number: str, shape: str, after: str
+) -> None:
+    parts = (number[:3], number[3:7], number[7:]) if shape.count("{}") == 3 else (number,)
+    written = shape.format(*parts)
+    out = mask_contacts(before + written + after)
+    assert number not in digits(out)
+    assert out.startswith(before) and out.endswith(after)
+    expected = shape.format(number[:3], "****", number[7:]) if len(parts) == 3 else None
+    assert (expected or f"{number[:3]}****{number[7:]}") in out
+
+
+@given(
+    AROUND,
+    AREA_CODES,
+    SUBSCRIBERS,
+    st.sampled_from(["{}-{}", "({}){}", "（{}）{}", "{}{}", "{} {}"]),
+    AROUND,
+)
+@example("电话", "0371", "12345678", "{}-{}", "")
+@example("", "0371", "12345678", "({}){}", "")
+@example("", "0371", "12345678", "{}{}", "")
+def test_a_landline_keeps_its_area_code_and_last_four_digits(
+    before: str, area: str, subscriber: str, shape: str, after: str
+) -> None:
+    out = mask_contacts(before + shape.format(area, subscriber) + after)
+    assert out.count("*") == len(subscriber) - 4  # the subscriber's number is never whole
+    masked = "*" * (len(subscriber) - 4) + subscriber[-4:]
+    assert shape.format(area, masked) in out
+    assert out.startswith(before) and out.endswith(after)
+
+
+@given(
+    AROUND,
+    st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,15}", fullmatch=True),
+    st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,8}){0,2}\.(com|cn|net|org)", fullmatch=True),
+    st.sampled_from(list("，。 ；")),
+)
+def test_an_email_keeps_its_first_character_and_its_domain(
+    before: str, local: str, domain: str, after: str
+) -> None:
+    out = mask_contacts(f"{before}：{local}@{domain}{after}")  # "：" ends what came before
+    assert f"{local[0]}***@{domain}{after}" in out
+    if len(local) > 1:
+        assert f"{local}@" not in out
+
+
+ORDINARY = st.one_of(
+    st.dates(date(1990, 1, 1), date(2100, 12, 31)).flatmap(
+        lambda d: st.sampled_from(
+            [
+                d.isoformat(),
+                d.strftime("%Y年%m月%d日"),
+                d.strftime("%Y%m%d"),
+                d.strftime("%Y/%m/%d"),
+            ]
+        )
+    ),
+    st.integers(1, 9999).map(lambda n: f"{n}号"),  # house numbers
+    st.integers(1, 99).map(lambda n: f"{n}号楼{n % 9 + 1}单元{n * 3}室"),
+    st.integers(0, 99_999_999).map(lambda n: f"{n}元"),  # amounts
+    st.decimals(0, 10_000_000, places=2).map(lambda n: f"{n}元"),
+    st.uuids(version=4).map(str),  # case numbers
+    st.from_regex(
+        r"[1-6][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])[0-2][0-9][0-9]{3}[0-9X]", fullmatch=True
+    ),
+    st.times().map(lambda t: t.strftime("%H:%M")),
+)
+
+
+@given(st.lists(ORDINARY, min_size=1, max_size=6), st.sampled_from(["，", " ", "；", "、在"]))
+@example(["3f2a9c1e-1234-4abc-8def-037165551234", "88号", "2026-11-21"], "，")
+def test_ordinary_numbers_stay_as_written(parts: list[str], joint: str) -> None:
+    text = "市民反映" + joint.join(parts) + "处有问题"
+    assert mask_contacts(text) == text
+
+
+@given(st.text(max_size=200))
+def test_masking_is_total_and_idempotent_and_keeps_the_length_without_email(text: str) -> None:
+    once = mask_contacts(text)
+    assert mask_contacts(once) == once
+    if "@" not in text:
+        assert len(once) == len(text)
+        assert [c for c in once if c != "*"] == [
+            c for c, o in zip(text, once, strict=True) if o != "*"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("text", "published"),
+    [
+        ("请联系我13812345678", "请联系我138****5678"),
+        (
+            "电话：0371-12345678，邮箱zhang.san@example.com",
+            "电话：0371-****5678，邮箱z***@example.com",
+        ),
+        ("（0371）6555-1234 或 +86 139 1234 5678", "（0371）****-1234 或 +86 139 **** 5678"),
+        ("QQ邮箱12345678@qq.com", "QQ邮箱1***@qq.com"),
+        ("热线4008123123，本地6555-1234", None),  # a company's line; no area code
+        ("１３８１２３４５６７８", "１３８****５６７８"),
+        ("文化路88号院，2026-11-21上午，罚款500元", None),
+        ("2000-01-01 10号", None),
+        ("身份证410102199001011234", "身份证410102199001011234"),
+        ("同案件" + str(uuid.UUID(int=0x3F2A9C1E12344ABC8DEF037165551234)), None),
+    ],
+)
+def test_examples(text: str, published: str | None) -> None:
+    assert mask_contacts(text) == (published or text)
