@@ -1,4 +1,5 @@
-"""Run benchmarks: ``python -m bench intake|queue|sync|pushfloor|indicators|console|mobile|all``.
+"""Run benchmarks: ``python -m bench intake|queue|sync|pushfloor|indicators|console|mobile|all``
+(and ``searchqueue``: the SQLite search index's cost per case written).
 
 ``python -m bench`` alone (what ``make bench`` runs) runs ``all`` at the documented sizes.
 Options after the command go to that benchmark; ``python -m bench queue --help`` lists them.
@@ -34,6 +35,10 @@ def main(argv: list[str]) -> int:
         from . import push_floor
 
         return push_floor.main(rest)
+    if command == "searchqueue":  # the SQLite search index's cost per case written
+        from . import search_queue
+
+        return search_queue.main(rest)
     if command == "all":
         return (
             intake.main(rest)

@@ -112,7 +112,9 @@ class WalCheckpointer:
     thread fall behind. Durability is SQLite's as before: a commit is in the log when it
     returns. A task that writes takes the write lock, which a request then waits for: the
     tasks are told whether the app is busy (woken by commits: a task may wait for more work)
-    or idle (no commit for ``IDLE`` seconds since the last run, when nothing waits).
+    or idle (no commit for ``IDLE`` seconds, with commits since the last run: nothing waits).
+    The thread starts at the ``EVERY``-th commit of its process; until then, and after an
+    idle run until the next wake, the commits of the moment wait for a later run.
     """
 
     EVERY = 20  # commits between checkpoints
@@ -151,7 +153,8 @@ class WalCheckpointer:
         conn: sqlite3.Connection | None = None
         try:
             while True:
-                woke = self._wake.wait(self.IDLE)
+                # A timeout only while commits came since the last run: a quiet thread sleeps.
+                woke = self._wake.wait(self.IDLE if self.commits != self._done else None)
                 self._wake.clear()
                 if self._stopped:
                     return

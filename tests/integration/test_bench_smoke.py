@@ -66,3 +66,12 @@ def test_push_floor_bench_replays_the_pushed_rows(capsys: pytest.CaptureFixture[
     assert push_floor.main(["--engine", "sqlite", "--push", "30"]) == 0
     out = capsys.readouterr().out
     assert "14.0 per report" in out and "by bare executemany" in out
+
+
+def test_search_queue_bench_writes_the_rows_three_ways(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import search_queue
+
+    assert search_queue.main(["--reports", "30", "--rounds", "1", "--intake", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "one per transaction" in out and "one executemany" in out and "queue+flush" in out
+    assert "intake in process" in out
