@@ -69,7 +69,13 @@ def _rows(n: int, seed: int) -> tuple[str, list[Any]]:
 
 def _connect(path: str, mode: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30)  # legacy transactions, as the app's driver
-    for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "wal_autocheckpoint=10000"):
+    pragmas = (
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "wal_autocheckpoint=10000",
+        "temp_store=MEMORY",
+    )
+    for pragma in pragmas:
         conn.execute(f"PRAGMA {pragma}")
     if mode == "sync":  # back to migration b7e41c9d2a6f's triggers (the queue stays empty)
         migration = _migration()
@@ -91,6 +97,7 @@ def _fresh(
         conn = _connect(path, mode)
         flusher = sqlite3.connect(path, timeout=30, isolation_level=None)
         flusher.execute("PRAGMA wal_autocheckpoint=10000")  # no checkpoint in either's commit
+        flusher.execute("PRAGMA temp_store=MEMORY")  # as the server's connections
         try:
             t0 = time.process_time()
             write(conn, flusher)

@@ -88,9 +88,7 @@ def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None)
             cur.close()
 
         return engine
-    return create_engine(
-        url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **codec
-    )
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **codec)
 
 
 # A maintenance task: given the thread's connection and whether the app is busy (woken by
@@ -165,6 +163,7 @@ class WalCheckpointer:
                     if conn is None:
                         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
                         conn.execute("PRAGMA synchronous=NORMAL")
+                        conn.execute("PRAGMA temp_store=MEMORY")  # as make_engine's
                     run_tasks(self.tasks, conn, self.path, busy)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.checkpoints += 1
