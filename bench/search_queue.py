@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import make_url
 
+from server.db import sqlite_pragmas
 from server.models.search import BUSY_FLUSH_ROWS, flush_sqlite
 
 from . import intake, push_floor
@@ -69,14 +70,7 @@ def _rows(n: int, seed: int) -> tuple[str, list[Any]]:
 
 def _connect(path: str, mode: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30)  # legacy transactions, as the app's driver
-    pragmas = (
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        "wal_autocheckpoint=10000",
-        "temp_store=MEMORY",
-    )
-    for pragma in pragmas:
-        conn.execute(f"PRAGMA {pragma}")
+    sqlite_pragmas(conn, autocheckpoint=10_000)
     if mode == "sync":  # back to migration b7e41c9d2a6f's triggers (the queue stays empty)
         migration = _migration()
         for name in migration.TRIGGERS:
@@ -96,8 +90,7 @@ def _fresh(
         path = str(make_url(url).database)
         conn = _connect(path, mode)
         flusher = sqlite3.connect(path, timeout=30, isolation_level=None)
-        flusher.execute("PRAGMA wal_autocheckpoint=10000")  # no checkpoint in either's commit
-        flusher.execute("PRAGMA temp_store=MEMORY")  # as the server's connections
+        sqlite_pragmas(flusher, autocheckpoint=10_000)  # no checkpoint in either's commit
         try:
             t0 = time.process_time()
             write(conn, flusher)

@@ -61,6 +61,27 @@ def dialect_insert(s: Session, model: Any) -> Any:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+    "busy_timeout=30000",
+    # Statement journals in memory: a statement on a table with a trigger (cases: the search
+    # queue) otherwise writes its journal to a temp file, ~40-70 µs per row.
+    "temp_store=MEMORY",
+)
+
+
+def sqlite_pragmas(conn: Any, autocheckpoint: int | None = None) -> None:
+    """Set every connection's SQLite settings on ``conn`` (a ``sqlite3`` connection: the
+    engine's, the maintenance thread's, a bench's) and, when given, ``wal_autocheckpoint``."""
+    cur = conn.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cur.execute(f"PRAGMA {pragma}")
+    if autocheckpoint is not None:
+        cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+    cur.close()
+
 
 def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None) -> Engine:
     """The engine for ``url``; on SQLite, WAL mode with ``synchronous=NORMAL``, temporary
@@ -75,17 +96,7 @@ def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            # Statement journals in memory: a statement on a table with a trigger (cases: the
-            # search queue) otherwise writes its journal to a temp file, ~40-70 µs per row.
-            cur.execute("PRAGMA temp_store=MEMORY")
-            if autocheckpoint is not None:
-                cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
-            cur.close()
+            sqlite_pragmas(dbapi_conn, autocheckpoint)
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **codec)
@@ -162,8 +173,7 @@ class WalCheckpointer:
                 try:
                     if conn is None:
                         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                        conn.execute("PRAGMA synchronous=NORMAL")
-                        conn.execute("PRAGMA temp_store=MEMORY")  # as make_engine's
+                        sqlite_pragmas(conn)
                     run_tasks(self.tasks, conn, self.path, busy)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.checkpoints += 1
