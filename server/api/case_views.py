@@ -1,7 +1,10 @@
 """How a case is shown: the staff view, the reporter's view and the public timeline.
 
 A reporter never sees staff names or other reporters; only the command centre sees who
-reported a case and how to reach them.
+reported a case and how to reach them. A case with more than one reporter (reports merged into
+it) is read by people who did not write its text: its reporters' view, on the phone and over
+REST alike (one device record serves them all), then shows the text with phone, e-mail and ID
+numbers masked, as Open311 publishes it (``server/domain/privacy.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, fields
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from shared_models.enums import CaseState, Role
@@ -19,8 +22,9 @@ from shared_models.errors import CgtError
 
 from ..domain import workflow
 from ..domain.calendar import light
-from ..models import Case, CaseEvent, CasePhoto, Category, Department, User
-from ..services import city
+from ..domain.privacy import mask_contacts
+from ..models import Case, CaseEvent, CasePhoto, CaseReporter, Category, Department, User
+from ..services import city, city_cache
 from ..services.actor import Actor
 from ..services.cases import is_reporter
 from ..services.city_cache import CategoryInfo
@@ -35,6 +39,7 @@ ROLE_LABEL = {
     "handler": ("Department", "处置单位"),
 }
 PUBLIC_NOTE_ACTIONS = {"reject", "handle", "reopen", "rate"}
+TYPED = ("description", "address", "reject_reason", "rating_comment")  # people's own words
 
 
 class NamedRef(Schema):
@@ -204,6 +209,8 @@ def case_view(
         "rating_comment": case.rating_comment,
     }
     staff = actor.role not in (Role.CITIZEN, Role.MERCHANT)
+    if not staff:
+        out.update(_masked_if_shared(s, case, {k: out[k] for k in TYPED if out[k]}))
     if staff:
         out.update(
             verified=case.verified,
@@ -223,6 +230,24 @@ def case_view(
         if rep is not None:
             out["reporter"] = {"id": rep.id, "display_name": rep.display_name, "phone": rep.phone}
     return out
+
+
+def _shared(s: Session, case: Any) -> bool:
+    """Whether ``case`` has a reporter other than the one who wrote it (a report merged in;
+    any reporter of a case filed without one: Open311, the hotline)."""
+    others = CaseReporter.case_id == case.id
+    if case.reporter_id is not None:
+        others &= CaseReporter.user_id != case.reporter_id
+    return bool(s.scalar(select(exists().where(others))))
+
+
+def _masked_if_shared(s: Session, case: Any, texts: dict[str, str]) -> dict[str, str]:
+    """``texts`` as a reporter of ``case`` may read them: contacts masked if it is shared."""
+    masked = {k: mask_contacts(v) for k, v in texts.items()}
+    if masked == texts or not _shared(s, case):  # nothing to mask: no query
+        return texts
+    grid = city_cache.snapshot(s).grid_codes
+    return {k: mask_contacts(v, grid) for k, v in texts.items()}
 
 
 def timeline(s: Session, case: Case, actor: Actor) -> list[dict[str, Any]]:
@@ -261,9 +286,10 @@ def timeline(s: Session, case: Case, actor: Actor) -> list[dict[str, Any]]:
             )
             if e.action == "answer_supervision" and not sees_answer(actor, e.department_id):
                 item["note"] = ""  # a unit's answer to the desk is the desk's and that unit's
-        elif e.action in PUBLIC_NOTE_ACTIONS and (
-            e.actor_role not in ("citizen", "merchant") or e.actor_id == actor.id
-        ):  # another reporter's words stay theirs
+        elif e.action in PUBLIC_NOTE_ACTIONS and e.actor_id == actor.id:
             item["note"] = e.note
+        elif e.action in PUBLIC_NOTE_ACTIONS and e.actor_role not in ("citizen", "merchant"):
+            # staff may quote the report; another reporter's words stay theirs
+            item["note"] = _masked_if_shared(s, case, {"note": e.note})["note"]
         out.append(item)
     return out

@@ -8,7 +8,13 @@ unusable, the way Chinese services show numbers:
 - a landline keeps its area code and last four digits: ``0371-****5678``, ``(0371)****5678``;
 - at least three digits are always masked, never is the whole number kept; a ``+86``/``0086``
   prefix, separators and everything around a number stay as written;
-- an e-mail address keeps its first character and its domain: ``z***@example.com``.
+- an e-mail address keeps its first character and its domain: ``z***@example.com``;
+- a resident ID number (公民身份号码, GB 11643) keeps its first three digits and, in the
+  18-character form, its check character: ``410**************4``, ``410************``
+  (15-digit form). What stays tells no one where (beyond the province and prefecture's first
+  digit), when or whether a man or a woman was born: the county code, the birth date and the
+  sequence (whose last digit is the sex) are hidden. Kept to its length, the masked number
+  still reads as an ID number to the person who wrote it.
 
 Phone numbers are found two ways, and whatever either finds is masked:
 
@@ -21,8 +27,15 @@ Phone numbers are found two ways, and whatever either finds is masked:
   ``1[3-9]`` (``138 1234 5678``, ``138-1234-5678`` too), and an area code (``010``, ``02X``,
   ``0XXX``) before 7 or 8 digits (``0371-12345678``, ``(0371)12345678``, ``037112345678``).
 
-A number must stand alone: digits next to it make it part of something longer (an ID number,
-an order number), which is left as written, and so are house numbers, dates and amounts, which
+An ID number counts only if it could be one: 18 characters (17 digits, then a digit or ``X``)
+whose check character is right (ISO 7064 MOD 11-2) and whose birth date (characters 7-14) is a
+real date of 1900-2099 — without the date, one order number in eleven would pass —; or 15
+digits whose birth date (characters 7-12, 19YYMMDD) is a real date and that are not one of the
+city's grid cell codes (``keep``): a 万米单元网格 code is 15 digits too (county, street,
+community, cell: ``410402001001001``), and street 001's read as a date of 1900.
+
+A number must stand alone: digits next to it make it part of something longer (an order
+number), which is left as written, and so are house numbers, dates and amounts, which
 are not phone numbers, case numbers (UUIDs), which are skipped whole, and 400/800 service
 numbers, which are companies' and published anyway.
 """
@@ -30,7 +43,8 @@ numbers, which are companies' and published anyway.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
+from datetime import date
 
 from phonenumbers import Leniency, PhoneNumberMatcher
 
@@ -48,17 +62,24 @@ _SEP = r"[ \-‐–—]?"
 _AREA = r"0(?:10|2\d|[3-9]\d\d)"  # 010 and 02X have two digits after the 0, the rest three
 MOBILE = re.compile(rf"(?<!\d)(?:(?:\+|00)?86{_SEP})?1[3-9]\d(?:{_SEP}\d{{4}}){{2}}(?!\d)")
 LANDLINE = re.compile(rf"(?<!\d)(?:[(（]{_AREA}[)）] ?|{_AREA}{_SEP})\d{{3,4}}{_SEP}\d{{4}}(?!\d)")
+# Letters next to it, as well as digits, make a run of digits a code of something else.
+RESIDENT_ID = re.compile(r"(?<![\dA-Za-z])\d{6}(?:\d{11}[\dXx]|\d{9})(?![\dA-Za-z])")
+ID_WEIGHTS = tuple(2 ** (17 - i) % 11 for i in range(17))
+ID_CHECK = "10X98765432"  # the check character for each remainder of the weighted sum mod 11
+ID_HEAD = 3  # digits kept at the start of an ID number
 CASE_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # A cheap first look: without seven digits in a row (separators allowed), no phone number.
 SEVEN_DIGITS = re.compile(r"\d(?:[\s()（）.\-‐–—]{0,3}\d){6}")
 
 
-def mask_contacts(text: str) -> str:
-    """``text`` with every e-mail address and Chinese phone number in it masked."""
+def mask_contacts(text: str, keep: Container[str] = frozenset()) -> str:
+    """``text`` with every e-mail address, Chinese phone number and resident ID number in it
+    masked; numbers in ``keep`` (the city's grid cell codes) stay as written."""
     if "@" in text:
         text = EMAIL.sub(_mask_email, text)
     if not SEVEN_DIGITS.search(text):
         return text
+    text = RESIDENT_ID.sub(lambda m: _mask_id(m.group(), keep), text)
     out, last = [], 0
     for start, end in _merged(_numbers(text), [m.span() for m in CASE_ID.finditer(text)]):
         out += [text[last:start], mask_number(text[start:end])]
@@ -91,6 +112,30 @@ def _merged(spans: Iterator[tuple[int, int]], skip: list[tuple[int, int]]) -> li
 def _mask_email(match: re.Match[str]) -> str:
     local, domain = match.group().rsplit("@", 1)
     return f"{local[0]}{MASK * 3}@{domain}"
+
+
+def is_resident_id(raw: str) -> bool:
+    """Whether ``raw`` (15 or 18 characters) could be a resident ID number: a real birth date
+    and, in the 18-character form, the right check character."""
+    n = "".join(str(int(ch)) for ch in raw if ch not in "Xx")  # full-width digits read alike
+    if len(raw) == 15:
+        return _real_date("19" + n[6:12])
+    check = ID_CHECK[sum(w * int(d) for w, d in zip(ID_WEIGHTS, n[:17], strict=True)) % 11]
+    return len(raw) == 18 and (raw[17].upper() == check or n[17:] == check) and _real_date(n[6:14])
+
+
+def _real_date(yyyymmdd: str) -> bool:
+    try:
+        return 1900 <= date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:])).year < 2100
+    except ValueError:
+        return False
+
+
+def _mask_id(raw: str, keep: Container[str]) -> str:
+    if raw in keep or not is_resident_id(raw):
+        return raw
+    tail = 1 if len(raw) == 18 else 0  # the check character: derived from the rest
+    return raw[:ID_HEAD] + MASK * (len(raw) - ID_HEAD - tail) + raw[len(raw) - tail :]
 
 
 def _head(raw: str) -> int | None:
@@ -133,4 +178,4 @@ def mask_number(raw: str) -> str:
     return "".join(out)
 
 
-__all__ = ["mask_contacts", "mask_number"]
+__all__ = ["is_resident_id", "mask_contacts", "mask_number"]

@@ -85,8 +85,10 @@ class CitySnapshot:
     ) -> None:
         self.token = token
         self.categories = {c.code: c for c in categories}
+        by_code = sorted(cells, key=lambda c: c.code)  # a bucket lists its cells by code
+        self.grid_codes = frozenset(c.code for c in by_code)  # text that quotes them keeps them
         self._buckets: dict[tuple[int, int], list[CellInfo]] = defaultdict(list)
-        for cell in sorted(cells, key=lambda c: c.code):  # a bucket lists its cells by code
+        for cell in by_code:
             (la0, lo0), (la1, lo1) = (
                 _bucket(cell.min_lat, cell.min_lon),
                 _bucket(cell.max_lat, cell.max_lon),

@@ -14,7 +14,7 @@ import math
 import re
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from shared_models.schemas import CaseReportSchema
 
 from ..domain.privacy import mask_contacts
 from ..models import ApiKey, Case, Category, Department, Open311Contact
+from . import city_cache
 from .actor import Actor
 from .city import KEYWORD_SEPARATOR
 
@@ -349,7 +350,8 @@ def find_requests(s: Session, q: RequestQuery, p: Presenter) -> list[dict[str, A
     """Matching cases as public service requests, newest first, at most 1000."""
     stmt = _cases_stmt(q).order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)
     rows = s.execute(stmt).all()
-    return [request_item(c, name, dept, p) for c, name, dept in rows]
+    grid = city_cache.snapshot(s).grid_codes
+    return [request_item(c, name, dept, p, grid) for c, name, dept in rows]
 
 
 STEP_NOTICE = {
@@ -365,34 +367,37 @@ STATE_NOTE = {
 }
 
 
-def _status_notes(case: Case) -> str | None:
+def _status_notes(case: Case, grid: Container[str]) -> str | None:
     if case.state == CaseState.MERGED.value:
         target = case.merged_into_id
         return f"Duplicate of request {target}, handled there. 与案件{target}为同一问题，合并办理。"
     if case.state == CaseState.REJECTED.value and case.reject_reason:
-        reason = mask_contacts(case.reject_reason)  # the desk may quote the report
+        reason = mask_contacts(case.reject_reason, grid)  # the desk may quote the report
         return f"Not registered: {reason} 不予立案：{reason}"
     en, zh = STATE_NOTE.get(case.state, (None, None))
     return f"{en} {zh}" if en else None
 
 
-def request_item(case: Case, service_name: str, dept: str | None, p: Presenter) -> dict[str, Any]:
+def request_item(
+    case: Case, service_name: str, dept: str | None, p: Presenter, grid: Container[str]
+) -> dict[str, Any]:
     """One case in the spec's field order; public fields only (no reporter, no staff), and
-    the citizen's own words with phone numbers and e-mail addresses masked."""
+    the citizen's own words with phone, e-mail and ID numbers masked (``grid``: the city's
+    grid cell codes, which stay)."""
     en, zh = STEP_NOTICE.get(case.step or "", (None, None))
     return {
         "service_request_id": case.id,
         "status": "closed" if case.state in CLOSED else "open",
-        "status_notes": _status_notes(case),
+        "status_notes": _status_notes(case, grid),
         "service_name": service_name,
         "service_code": case.category_code,
-        "description": mask_contacts(case.description),
+        "description": mask_contacts(case.description, grid),
         "agency_responsible": dept,
         "service_notice": f"{en} {zh}" if en else None,
         "requested_datetime": p.iso(case.created_at),
         "updated_datetime": p.iso(case.updated_at),
         "expected_datetime": p.iso(case.step_deadline),
-        "address": mask_contacts(case.address),
+        "address": mask_contacts(case.address, grid),
         "address_id": case.grid_code,  # the 单元网格 code is the city's address grid
         "zipcode": None,
         "lat": case.lat,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.api.case_helpers import act, ok, report, upload_photo
@@ -18,6 +20,7 @@ from tests.factories import (
     login,
     login_phone,
 )
+from tests.sync_server.helpers import pull_all
 
 
 @pytest.fixture
@@ -135,3 +138,34 @@ def test_merged_reporters_do_not_see_each_other(client, world):
     third = ok(report(client, c2), 201)["case"]["id"]
     assert act(client, c2, third, "merge", target=far).status_code == 403
     assert client.get(f"/api/cases/{far}", headers=c1).status_code == 404
+
+
+def test_reporters_of_a_merged_case_read_each_others_words_masked(client, world):
+    """Once another citizen's report is merged into a case, its reporters read its text with
+    phone and ID numbers masked (as Open311 publishes it): over REST, in the timeline and on
+    the phone (one device record for all of them); the desk still reads it as written."""
+    c1, c2, desk = world["citizen"], world["citizen2"], world["dispatcher"]
+    said = "井盖没了，请联系我13912345678，身份证11010519491231002X，网格410402001001001"
+    shown = "井盖没了，请联系我139****5678，身份证110**************X，网格410402001001001"
+    first = ok(report(client, c1, description=said, address="光明路12号 0371-65551234"), 201)
+    fid = first["case"]["id"]
+    assert first["case"]["description"] == said  # only its writer reads it so far
+    assert ok(client.get(f"/api/cases/{fid}", headers=c1))["description"] == said
+    second = ok(report(client, c2), 201)["case"]["id"]
+    ok(act(client, c2, second, "merge", target=fid))
+    reason = "市民13912345678反映的问题已由他案处理"
+    ok(act(client, desk, fid, "reject", reason=reason))
+
+    for who in (c1, c2):
+        view = ok(client.get(f"/api/cases/{fid}", headers=who))
+        assert view["description"] == shown
+        assert view["address"] == "光明路12号 0371-****1234"
+        assert view["reject_reason"] == "市民139****5678反映的问题已由他案处理"
+        timeline = client.get(f"/api/cases/{fid}/timeline", headers=who).get_data(as_text=True)
+        assert "13912345678" not in timeline and "139****5678" in timeline
+    changes, _, _ = pull_all(client, c2, "c2-phone")
+    [mine] = [c for c in changes if c["collection"] == "my_reports" and c["id"] == fid]
+    assert mine["data"]["description"] == shown
+    assert "13912345678" not in json.dumps(mine)
+    staff = ok(client.get(f"/api/cases/{fid}", headers=desk))
+    assert (staff["description"], staff["reject_reason"]) == (said, reason)

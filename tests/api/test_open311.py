@@ -424,10 +424,17 @@ def _assert_no_identity(client: FlaskClient, ids: list[str], secrets: list[str])
 def test_phone_numbers_and_emails_in_citizens_text_are_masked_in_every_format(
     app: Flask, client: FlaskClient, api_key: str
 ) -> None:
-    """Open311 is public: what people typed is published with its contacts masked (both
-    formats, list and item), and the desk still reads it as written."""
-    said = "井盖缺失，请联系我13812345678或0371-65551234，邮件zhang.san@example.com，文化路88号"
-    shown = "井盖缺失，请联系我138****5678或0371-****1234，邮件z***@example.com，文化路88号"
+    """Open311 is public: what people typed is published with its contacts and ID numbers
+    masked (both formats, list and item), the city's grid codes kept, and the desk still
+    reads it as written."""
+    said = (
+        "井盖缺失，请联系我13812345678或0371-65551234，邮件zhang.san@example.com，文化路88号，"
+        "身份证11010519491231002X，网格410402001001001"
+    )
+    shown = (
+        "井盖缺失，请联系我138****5678或0371-****1234，邮件z***@example.com，文化路88号，"
+        "身份证110**************X，网格410402001001001"
+    )
     citizen = login_phone(client, app, CITIZEN_PHONE)
     app_case = str(uuid.uuid4())
     report = {"id": app_case, "category_code": MANHOLE, "lat": LAT, "lon": LON}
@@ -437,7 +444,7 @@ def test_phone_numbers_and_emails_in_citizens_text_are_masked_in_every_format(
     open311_case = filed.json[0]["service_request_id"]
     rejected = post(client, api_key, description="重复").json[0]["service_request_id"]
     desk = login(client, DISPATCHER)
-    reason = "已电话13812345678告知市民"
+    reason = "已电话13812345678告知市民（身份证410102900101123）"
     version = client.get(f"/api/cases/{rejected}", headers=desk).json["version"]
     resp = client.post(
         f"/api/cases/{rejected}/actions/reject",
@@ -454,10 +461,11 @@ def test_phone_numbers_and_emails_in_citizens_text_are_masked_in_every_format(
         assert request is not None and request.findtext("description") == shown
     assert listed[open311_case]["address"] == "光明路1号 (0371)****1234"
     assert "138****5678" in listed[rejected]["status_notes"]
+    assert "（身份证410************）" in listed[rejected]["status_notes"]
     for request in xml_of(client.get(f"{BASE}/requests.xml")).iter("request"):
         if request.findtext("service_request_id") == app_case:
             assert request.findtext("description") == shown
-    secrets = ["13812345678", "65551234", "zhang.san@", reason]
+    secrets = ["13812345678", "65551234", "zhang.san@", "19491231", "410102900101123", reason]
     _assert_no_identity(client, [app_case, open311_case, rejected], secrets)
     # staff still read what was written, to call the citizen back
     assert client.get(f"/api/cases/{app_case}", headers=desk).json["description"] == said

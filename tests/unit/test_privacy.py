@@ -1,5 +1,5 @@
 """Contact data in citizens' text is masked before publishing (server/domain/privacy.py):
-every mobile, landline and e-mail in any surroundings, and nothing else."""
+every mobile, landline, e-mail and resident ID number in any surroundings, and nothing else."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import uuid
 from datetime import date
 
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from server.domain.privacy import mask_contacts
+from server.domain.privacy import ID_CHECK, ID_WEIGHTS, mask_contacts
+from server.services.demo import demo_city_document
+
+DEMO_GRID = frozenset(cell["code"] for cell in demo_city_document()["grid"])
 
 # Text around a contact: Chinese, latin letters, punctuation, no digits (a digit next to a
 # number makes it part of a longer one, which is left alone on purpose).
@@ -81,6 +84,48 @@ def test_an_email_keeps_its_first_character_and_its_domain(
         assert f"{local}@" not in out
 
 
+# Resident ID numbers (GB 11643): area code, birth date, sequence, check character.
+AREAS = st.from_regex(r"[1-8][0-9]{5}", fullmatch=True)
+SEQUENCES = st.from_regex(r"[0-9]{3}", fullmatch=True)
+NO_LETTERS = st.text(st.sampled_from(list("身份证号码：:，。；（）() 请核实")), max_size=12)
+
+
+def id18(area: str, born: date, sequence: str, wrong: int = 0) -> str:
+    """An 18-character ID number; ``wrong`` shifts its check character off the right one."""
+    body = area + born.strftime("%Y%m%d") + sequence
+    return body + ID_CHECK[(sum(map(int.__mul__, ID_WEIGHTS, map(int, body))) + wrong) % 11]
+
+
+def id15(area: str, born: date, sequence: str) -> str:
+    return area + born.strftime("%y%m%d") + sequence
+
+
+@given(NO_LETTERS, AREAS, st.dates(date(1900, 1, 1), date(2099, 12, 31)), SEQUENCES, NO_LETTERS)
+@example("身份证号", "110105", date(1949, 12, 31), "002", "")  # the standard's X example
+def test_any_valid_18_character_id_keeps_its_first_three_and_check_character(
+    before: str, area: str, born: date, sequence: str, after: str
+) -> None:
+    number = id18(area, born, sequence)
+    out = mask_contacts(before + number + after, DEMO_GRID)
+    assert out == before + number[:3] + "*" * 14 + number[-1] + after
+
+
+@given(NO_LETTERS, AREAS, st.dates(date(1900, 1, 1), date(1999, 12, 31)), SEQUENCES, NO_LETTERS)
+def test_any_valid_15_digit_id_keeps_its_first_three_digits(
+    before: str, area: str, born: date, sequence: str, after: str
+) -> None:
+    number = id15(area, born, sequence)
+    assume(number not in DEMO_GRID)
+    out = mask_contacts(before + number + after, DEMO_GRID)
+    assert out == before + number[:3] + "*" * 12 + after
+
+
+@given(st.sampled_from(sorted(DEMO_GRID)), NO_LETTERS, NO_LETTERS)
+@example("410402001001001", "网格", "内")  # street 001's codes read as dates of 1900
+def test_the_demo_city_grid_codes_stay(code: str, before: str, after: str) -> None:
+    assert mask_contacts(before + code + after, DEMO_GRID) == before + code + after
+
+
 ORDINARY = st.one_of(
     st.dates(date(1990, 1, 1), date(2100, 12, 31)).flatmap(
         lambda d: st.sampled_from(
@@ -97,9 +142,9 @@ ORDINARY = st.one_of(
     st.integers(0, 99_999_999).map(lambda n: f"{n}元"),  # amounts
     st.decimals(0, 10_000_000, places=2).map(lambda n: f"{n}元"),
     st.uuids(version=4).map(str),  # case numbers
-    st.from_regex(
-        r"[1-6][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])[0-2][0-9][0-9]{3}[0-9X]", fullmatch=True
-    ),
+    st.builds(id18, AREAS, st.dates(date(1900, 1, 1)), SEQUENCES, st.integers(1, 10)),  # wrong
+    st.from_regex(r"[1-8][0-9]{7}(1[3-9]|[2-9][0-9])[0-9]{5}", fullmatch=True),  # no month
+    st.sampled_from(sorted(DEMO_GRID)),  # kept by name
     st.times().map(lambda t: t.strftime("%H:%M")),
 )
 
@@ -108,7 +153,7 @@ ORDINARY = st.one_of(
 @example(["3f2a9c1e-1234-4abc-8def-037165551234", "88号", "2026-11-21"], "，")
 def test_ordinary_numbers_stay_as_written(parts: list[str], joint: str) -> None:
     text = "市民反映" + joint.join(parts) + "处有问题"
-    assert mask_contacts(text) == text
+    assert mask_contacts(text, DEMO_GRID) == text
 
 
 @given(st.text(max_size=200))
@@ -136,7 +181,14 @@ def test_masking_is_total_and_idempotent_and_keeps_the_length_without_email(text
         ("１３８１２３４５６７８", "１３８****５６７８"),
         ("文化路88号院，2026-11-21上午，罚款500元", None),
         ("2000-01-01 10号", None),
-        ("身份证410102199001011234", "身份证410102199001011234"),
+        ("身份证410102199001011234", "身份证410**************4"),
+        ("身份证11010519491231002X，电话13812345678", "身份证110**************X，电话138****5678"),
+        ("旧身份证410102900101123", "旧身份证410************"),
+        ("身份证410102199001011235", None),  # the check character is wrong
+        ("订单号202611211234567896", None),  # its check character fits, 2112-34-56 no date
+        ("订单410102199013011231", None),  # the same: no 13th month
+        ("单号A410102199001011234", None),  # a letter before it: a code of something else
+        ("网格410402001001001", "网格410************"),  # without the city's grid codes...
         ("同案件" + str(uuid.UUID(int=0x3F2A9C1E12344ABC8DEF037165551234)), None),
     ],
 )
