@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -233,9 +233,14 @@ class Plan:
 
     @property
     def refusals(self) -> int:
-        # one report without a photo per inspector, one early rating per citizen,
-        # one register on an outdated version by the dispatcher
-        return self.inspectors + self.citizens + 1
+        # as the fleet records them: one report without a photo by every inspector with two
+        # reports or more (in the middle of them), one early rating by every citizen who
+        # reports, one register on an outdated version by the dispatcher if it registers
+        return (
+            (self.inspectors if self.inspector_reports >= 2 else 0)
+            + (self.citizens if self.citizen_reports else 0)
+            + (1 if self.register else 0)
+        )
 
     @property
     def total(self) -> int:
@@ -251,20 +256,66 @@ class Plan:
         )
 
 
+ATTACH_EVERY = 5
+SHARES = {"inspector": 1500, "citizen": 300, "register": 700, "dispatch": 500, "accept": 400}
+
+
 def plan(total: int) -> Plan:
-    """A plan of exactly ``total`` mutations (at least 100), in the proportions of 10,000."""
-    k = total / 10_000
-    p = Plan(
-        inspectors=4,
-        inspector_reports=max(10, round(1500 * k)),
-        attach_every=5,
-        citizens=3,
-        citizen_reports=max(5, round(300 * k)),
-        register=max(8, round(700 * k)),
-        dispatch=max(6, round(500 * k)),
-        accept=max(4, round(400 * k)),
-        handle=0,
-    )
-    handle = total - p.total
-    assert 0 <= handle <= p.accept, f"no plan of {total} mutations"
-    return Plan(**{**p.__dict__, "handle": handle})
+    """A plan of exactly ``total`` mutations (any total of 1 or more), in the proportions of
+    10,000 as far as whole phones and reports allow.
+
+    Reports come in lumps (an inspector's count is recorded by every inspector's phone, with
+    an attach every fifth and a refusal), so they are sized first, at their share rounded
+    down; the desk's and the handler's steps, one mutation each, then take exactly what is
+    left, each acting on cases the step before produced. Rounding every share on its own, as
+    an earlier version did, could leave less than nothing for them (or more than they can
+    take) below ~500. The largest fleet that fits is used: four inspectors and three
+    citizens down to one inspector; and if it can, every step gets some work (register,
+    dispatch and accept at least once), which the proxy test's checks expect.
+    """
+    if total < 1:
+        raise ValueError(f"no plan of {total} mutations")
+    for every_step in (True, False):
+        for inspectors in range(4, 0, -1):
+            for citizens in range(3, -1, -1):
+                p = _fitting(total, inspectors, citizens, every_step)
+                if p is not None:
+                    return p
+    raise AssertionError(f"no plan of {total} mutations")  # cannot happen: 1 inspector fits
+
+
+def _share(kind: str, total: int) -> int:
+    return SHARES[kind] * total // 10_000
+
+
+def _fitting(total: int, inspectors: int, citizens: int, every_step: bool) -> Plan | None:
+    """The plan of ``total`` with this fleet: inspectors' reports from their share up until
+    the steps can take the rest; None if none fits."""
+    citizen_reports = max(1, _share("citizen", total)) if citizens else 0
+    for reports in range(max(1, _share("inspector", total)), total + 1):
+        lumps = Plan(inspectors, reports, ATTACH_EVERY, citizens, citizen_reports, 0, 0, 0, 0)
+        rest = total - lumps.total
+        if rest < 0:
+            return None
+        # rest: the dispatcher's refused register, then register ≥ dispatch ≥ accept ≥
+        # handle, no more registers than the inspectors' cases
+        if rest == 0 and not every_step:
+            return lumps
+        steps = rest - 1
+        if (3 if every_step else 1) <= steps <= 4 * inspectors * reports:
+            r, d, a, h = _chain(steps, inspectors * reports, total, every_step)
+            return replace(lumps, register=r, dispatch=d, accept=a, handle=h)
+    return None
+
+
+def _chain(n: int, cases: int, total: int, every_step: bool) -> tuple[int, int, int, int]:
+    """``n`` (≤ 4 × cases) steps as register ≥ dispatch ≥ accept ≥ handle, near their shares:
+    each step takes at least an even part of what is left, so the ones after it fit, and
+    (``every_step``) leaves one for each of the steps after it but handle."""
+    keep = 1 if every_step else 0
+    register = min(cases, n - 2 * keep, max(-(-n // 4), _share("register", total)))
+    left = n - register
+    dispatch = min(register, left - keep, max(-(-left // 3), _share("dispatch", total)))
+    left -= dispatch
+    accept = min(dispatch, left, max(-(-left // 2), _share("accept", total)))
+    return register, dispatch, accept, left - accept
