@@ -124,7 +124,10 @@ class SupervisionUnitCount(Schema):
     notes = fields.Integer()
     cases = fields.Integer()
     answered = fields.Integer()
-    open_now = fields.Integer()
+    open_now = fields.Integer(metadata={"description": "awaiting an answer now"})
+    superseded = fields.Integer(
+        metadata={"description": "unanswered when the case was dispatched elsewhere (已改派)"}
+    )
 
 
 class SupervisionChart(Schema):

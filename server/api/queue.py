@@ -23,8 +23,18 @@ from .security import current_actor, requires
 
 blp = Blueprint("queue", __name__, url_prefix="/api", description="Queues and lists 案件列表")
 
+
+class SupervisionItem(SupervisionOut):
+    status = fields.String(
+        metadata={
+            "description": "awaiting (an answer), answered, or superseded (已改派: the case "
+            "was dispatched to another unit before the addressed one answered)"
+        }
+    )
+
+
 CasePage = page_schema(CaseOut, "CasePage")
-SupervisionPage = page_schema(SupervisionOut, "SupervisionPage")
+SupervisionPage = page_schema(SupervisionItem, "SupervisionPage")
 
 
 class QueueArgs(PageArgs):
@@ -42,11 +52,26 @@ class QueueArgs(PageArgs):
 
 
 class SupervisionArgs(PageArgs):
-    open = fields.Boolean(load_default=True)
+    open = fields.Boolean(
+        load_default=True, metadata={"description": "only notes awaiting an answer"}
+    )
 
 
 class AnswerIn(Schema):
     answer = fields.String(required=True, validate=validate.Length(min=1, max=NOTE_MAX))
+
+
+def _listed(n: svc.ListedNote) -> dict[str, Any]:
+    sup = n.note
+    return {
+        "id": sup.id,
+        "case_id": sup.case_id,
+        "note": sup.note,
+        "created_at": sup.created_at,
+        "answer": sup.answer,
+        "answered_at": sup.answered_at,
+        "status": n.status,
+    }
 
 
 def _case_page(rows: list[Any], nxt: list[Any] | None) -> dict[str, Any]:
@@ -129,7 +154,7 @@ class Supervisions(MethodView):
         """督办 notes; a department sees those addressed to it"""
         after = decode_cursor(args["after"]) if args["after"] else None
         rows, nxt = svc.supervisions(session(), current_actor(), args["open"], args["limit"], after)
-        return {"items": rows, "next": encode_cursor(nxt) if nxt else None}
+        return {"items": [_listed(n) for n in rows], "next": encode_cursor(nxt) if nxt else None}
 
 
 @blp.route("/supervisions/<int:supervision_id>/answer")

@@ -26,7 +26,7 @@ from ..db import session as db_session
 from ..models import Department, Supervision, User
 from ..services import cases as case_svc
 from ..services import photos as photo_svc
-from ..services.visibility import load_visible, sees_answer
+from ..services.visibility import load_visible, sees_answer, supervision_status
 from . import bp
 from .i18n import both, error_text, t
 from .lists import filter_options
@@ -94,6 +94,7 @@ def render_case(case_id: str, error: CgtError | None = None, status: int = 200) 
         people=people,
         supervisions=notes,
         own_notes=own,
+        note_status={n.id: supervision_status(n, case.department_id) for n in notes},
         unit_names=unit_names,
         can_answer=viewer.role in (Role.HANDLER, Role.ADMIN),
         overdue=case.step_deadline is not None and ctx.now >= case.step_deadline,

@@ -40,7 +40,7 @@ def supervision() -> Any:
     after_arg = request.args.get("after", "")
     after = decode_cursor(after_arg) if after_arg else None
     notes, nxt = queue_svc.supervisions(s, viewer, not show_all, PAGE, after)
-    ids = {n.case_id for n in notes}
+    ids = {n.note.case_id for n in notes}
     cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(ids)))} if ids else {}
     departments = {d.id: d for d in s.scalars(select(Department))}
     period, counts = None, []

@@ -20,6 +20,7 @@ from shared_models.enums import CaseSource, CaseState, Light
 from ..domain.indicators import Dimension, Period
 from ..models import Case, Department, GridCell, Supervision
 from .indicators import Report
+from .visibility import superseded_clause
 
 MAP_POINTS_MAX = 5000
 COMMAND_CENTRE = ("指挥中心（未派遣）", "Command centre (not dispatched)")
@@ -232,11 +233,13 @@ class SupervisionCount:
     notes: int  # 督办 notes written in the period
     cases: int  # distinct cases they were about
     answered: int  # of the notes, answered by now
-    open_now: int  # of the notes, still unanswered
+    open_now: int  # of the notes, awaiting an answer now
+    superseded: int  # of the notes, unanswered when the case went to another unit (已改派)
 
 
 def supervision_by_unit(s: Session, period: Period, tz: ZoneInfo) -> list[SupervisionCount]:
-    """督办 notes written in the period, per responsible unit, most supervised first."""
+    """督办 notes written in the period, per responsible unit, most supervised first: how many
+    were answered, are superseded (the case went elsewhere first) and await an answer now."""
     start, end = period.bounds(tz)
     answered = Supervision.answered_at.is_not(None)
     stmt = (
@@ -245,16 +248,19 @@ def supervision_by_unit(s: Session, period: Period, tz: ZoneInfo) -> list[Superv
             func.count(),
             func.count(func.distinct(Supervision.case_id)),
             func.sum(case((answered, 1), else_=0)),
+            func.sum(case((superseded_clause(), 1), else_=0)),
         )
         .where(Supervision.created_at >= start, Supervision.created_at < end)
         .group_by(Supervision.department_id)
     )
     depts = {d.id: d for d in s.scalars(select(Department))}
     out = []
-    for dept_id, notes, cases, done in s.execute(stmt):
+    for dept_id, notes, cases, done, moved in s.execute(stmt):
         key, name, name_en = _unit(depts, dept_id)
-        done = int(done or 0)
-        out.append(SupervisionCount(key, name, name_en, notes, cases, done, notes - done))
+        done, moved = int(done or 0), int(moved or 0)
+        out.append(
+            SupervisionCount(key, name, name_en, notes, cases, done, notes - done - moved, moved)
+        )
     out.sort(key=lambda u: (-u.notes, u.key or ""))
     return out
 

@@ -20,7 +20,7 @@ from shared_models.errors import Forbidden
 from ..models import Case, CaseReporter, Category, Department, Supervision
 from .actor import Actor
 from .case_search import text_clause
-from .visibility import scope_clause, supervision_clause
+from .visibility import awaiting_clause, scope_clause, supervision_clause, supervision_status
 
 
 @dataclass
@@ -114,25 +114,35 @@ def my_cases(
     return _page(rows, limit, key)
 
 
+@dataclass(frozen=True)
+class ListedNote:
+    """A 督办 note in a list, with its state: ``awaiting`` an answer, ``answered``, or
+    ``superseded`` (已改派: its unit lost the case before answering)."""
+
+    note: Supervision
+    status: str
+
+
 def supervisions(
     s: Session, actor: Actor, open_only: bool, limit: int, after: list[Any] | None
-) -> tuple[list[Supervision], list[Any] | None]:
+) -> tuple[list[ListedNote], list[Any] | None]:
     """督办 notes: a department sees those addressed to it on cases it still holds; the
-    command centre sees all (rules in ``visibility``)."""
+    command centre sees all (rules in ``visibility``). ``open_only``: those awaiting an
+    answer, not the answered or superseded ones."""
     if actor.role not in (Role.HANDLER, Role.DISPATCHER, Role.ADMIN):
         raise Forbidden()
-    stmt = select(Supervision)
+    holder = select(Case.department_id).where(Case.id == Supervision.case_id).scalar_subquery()
+    stmt = select(Supervision, holder)
     clause = supervision_clause(actor)
     if clause is not None:
         stmt = stmt.where(clause)
     if open_only:
-        stmt = stmt.where(Supervision.answered_at.is_(None))
+        stmt = stmt.where(awaiting_clause())
     if after:
         stmt = stmt.where(Supervision.id > int(after[1]))
-    rows = list(s.scalars(stmt.order_by(Supervision.id).limit(limit + 1)))
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], [None, rows[limit - 1].id]
+    rows = s.execute(stmt.order_by(Supervision.id).limit(limit + 1)).all()
+    notes = [ListedNote(sup, supervision_status(sup, holder)) for sup, holder in rows[:limit]]
+    return notes, [None, notes[-1].note.id] if len(rows) > limit else None
 
 
 def by_id_prefix(s: Session, actor: Actor, prefix: str, limit: int) -> list[Case]:

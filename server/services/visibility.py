@@ -14,6 +14,11 @@
   and the desk's note (why the case is urgent), not the old unit's answer, and answers nothing
   addressed to another unit.
 - anyone else: none
+
+A note the addressed unit has not answered when the case is dispatched elsewhere is
+**superseded** (已改派): nobody is left to answer it (the old unit lost it, the new one answers
+only its own), so it is no longer "awaiting an answer" in the desk's list or counts. Its state
+follows the case: were the case dispatched back, the note would await that unit again.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from shared_models.enums import Role
 from shared_models.errors import NotFound
@@ -83,3 +88,36 @@ def sees_answer(actor: Actor, department_id: int | None) -> bool:
     if actor.role in (Role.DISPATCHER, Role.ADMIN):
         return True
     return actor.role is Role.HANDLER and department_id == actor.department_id
+
+
+AWAITING, ANSWERED, SUPERSEDED = "awaiting", "answered", "superseded"
+
+
+def _still_held() -> Any:
+    case = aliased(Case)  # its own name: correlated only to the note, whatever the query joins
+    return exists().where(
+        case.id == Supervision.case_id, case.department_id == Supervision.department_id
+    )
+
+
+def superseded_clause() -> Any:
+    """A WHERE clause for the ``Supervision`` rows that are superseded: unanswered, addressed
+    to a unit that no longer holds the case."""
+    unanswered = Supervision.answered_at.is_(None)
+    return and_(unanswered, Supervision.department_id.is_not(None), ~_still_held())
+
+
+def awaiting_clause() -> Any:
+    """A WHERE clause for the notes still awaiting an answer (neither answered nor superseded)."""
+    unanswered = Supervision.answered_at.is_(None)
+    return and_(unanswered, or_(Supervision.department_id.is_(None), _still_held()))
+
+
+def supervision_status(sup: Supervision, case_department_id: int | None) -> str:
+    """``answered``, ``superseded`` or ``awaiting``: the note as its list shows it, given the
+    department now holding its case (the same rule as ``superseded_clause``)."""
+    if sup.answered_at is not None:
+        return ANSWERED
+    if sup.department_id is not None and sup.department_id != case_department_id:
+        return SUPERSEDED
+    return AWAITING

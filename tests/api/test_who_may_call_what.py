@@ -329,6 +329,12 @@ def test_supervision_notes_stay_with_the_unit_holding_the_case(
     assert answers(d) == ["请今日办结", "市民再次来电催办", "本单位人手不足，明日处理"]
     desk_view = ok(client.get("/api/supervisions?open=false", headers=d))["items"]
     assert [n["id"] for n in desk_view] == [n["id"] for n in notes]
+    # the unanswered note is nobody's to answer now: re-dispatched (已改派), not awaiting
+    assert [n["status"] for n in desk_view] == ["answered", "superseded"]
+    assert ok(client.get("/api/supervisions", headers=d))["items"] == []
+    [unit] = ok(client.get("/api/indicators/charts/supervision", headers=d))["units"]
+    counted = (unit["notes"], unit["answered"], unit["open_now"], unit["superseded"])
+    assert counted == (2, 1, 0, 1)
 
     clock.advance(days=3)  # the new unit is overdue too: the desk's note now reaches it
     d, new = login(client, DISPATCHER), login(client, MUNICIPAL_HANDLER)
@@ -338,7 +344,9 @@ def test_supervision_notes_stay_with_the_unit_holding_the_case(
     note = {"note": "请尽快"}
     mine = ok(client.post(f"/api/cases/{cid}/supervisions", json=note, headers=d), 201)
     listed = ok(client.get("/api/supervisions", headers=new))["items"]
-    assert [n["id"] for n in listed] == [mine["id"]]
+    assert [(n["id"], n["status"]) for n in listed] == [(mine["id"], "awaiting")]
+    awaiting = ok(client.get("/api/supervisions", headers=d))["items"]
+    assert [n["id"] for n in awaiting] == [mine["id"]]
     answer = {"answer": "已派人"}
     ok(client.post(f"/api/supervisions/{mine['id']}/answer", json=answer, headers=new))
     assert answers(new)[-1] == "已派人"

@@ -48,8 +48,8 @@ def test_supervise_an_overdue_case_and_the_department_answers(app, client, city,
 
     counts = text(desk.get("/console/supervision")).split('id="supervision-counts"')[1]
     row = counts.split(f'data-department="{HANDLER_DEPARTMENT}"')[1].split("</tr>")[0]
-    # notes, cases, unanswered, answered — this month's (the indicator charts' count)
-    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "1", "1", "0"]
+    # notes, cases, unanswered, answered, re-dispatched — this month's (the charts' count)
+    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "1", "1", "0", "0"]
 
     handler = console_client(app, HANDLER)
     listing = text(handler.get("/console/supervision"))
@@ -68,7 +68,7 @@ def test_supervise_an_overdue_case_and_the_department_answers(app, client, city,
     assert "已安排人员，今日完成" in case_page
     counts = text(desk.get("/console/supervision?all=1")).split('id="supervision-counts"')[1]
     row = counts.split(f'data-department="{HANDLER_DEPARTMENT}"')[1].split("</tr>")[0]
-    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "1", "0", "1"]
+    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["1", "1", "0", "1", "0"]
     other_month = text(desk.get("/console/supervision?month=2026-10"))
     assert f'data-department="{HANDLER_DEPARTMENT}"' not in other_month
     assert desk.get("/console/supervision?month=2026-13").status_code == 422
@@ -127,7 +127,25 @@ def test_a_redispatched_case_takes_its_notes_from_the_old_department(app, client
         new, f"/console/supervisions/{second['id']}/answer", f"/console/cases/{cid}", answer="好"
     )
     assert "未找到" in text(new.get(refused.headers["Location"]))
+    # the second note is nobody's to answer now: "re-dispatched" on the new unit's case page
+    assert notes.count('data-status="superseded"') == 1 and "已改派" in notes
     desk = console_client(app, DISPATCHER)
-    assert "人手不足" in text(desk.get(f"/console/cases/{cid}"))
-    unanswered = ok(client.get("/api/supervisions", headers=d))["items"]
-    assert [n["id"] for n in unanswered] == [second["id"]]  # nothing was written for them
+    desk_page = text(desk.get(f"/console/cases/{cid}"))
+    assert "人手不足" in desk_page and "回复前案件已改派其他单位" in desk_page
+    assert "等待责任单位回复" not in desk_page
+    # ...and on the desk's list: not awaiting an answer, not counted as unanswered
+    awaiting = text(desk.get("/console/supervision"))
+    assert "市民再次来电催办" not in awaiting and "请今日办结" not in awaiting
+    everything = text(desk.get("/console/supervision?all=1"))
+    listed = everything.split(f'data-supervision="{second["id"]}"')[1].split("</section>")[0]
+    assert 'data-status="superseded"' in listed and "回复前案件已改派其他单位" in listed
+    assert "answer-button" not in listed and "等待责任单位回复" not in listed
+    counts = everything.split('id="supervision-counts"')[1]
+    row = counts.split(f'data-department="{HANDLER_DEPARTMENT}"')[1].split("</tr>")[0]
+    # notes, cases, unanswered, answered, re-dispatched
+    assert [c.split("<")[0] for c in row.split('class="num">')[1:]] == ["2", "1", "0", "1", "1"]
+    statuses = ok(client.get("/api/supervisions?open=false", headers=d))["items"]
+    assert [(n["id"], n["status"]) for n in statuses] == [
+        (first["id"], "answered"),
+        (second["id"], "superseded"),  # and nothing was written for the refused answers
+    ]
