@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import exc
@@ -43,16 +44,35 @@ class _Form:
     # their result processors, made at the first run (some need the driver's type codes)
     results: tuple[Callable[[Any], Any] | None, ...] | None = None
 
+    def __post_init__(self) -> None:
+        # Made once: ``params`` runs for every row of every statement on the write paths.
+        self._names = tuple(n for n, _, _ in self.binds)
+        self._processors = tuple((i, p) for i, (_, p, _) in enumerate(self.binds) if p is not None)
+        required = [n for n, _, d in self.binds if d is _MISSING]
+        # every value given (no defaults to fill in): one C-level look-up of them all
+        self._take = _getter(required) if len(required) == len(self.binds) else None
+
     def params(self, given: Mapping[str, Any]) -> Any:
-        values = [
-            (given[n] if d is _MISSING else given.get(n, d), p) for n, p, d in self.binds
-        ]
-        if self.positional:
-            return tuple(v if p is None or v is None else p(v) for v, p in values)
-        return {
-            n: (v if p is None or v is None else p(v))
-            for (n, _, _), (v, p) in zip(self.binds, values, strict=True)
-        }
+        if self._take is not None:
+            values = self._take(given)
+        else:
+            values = [given[n] if d is _MISSING else given.get(n, d) for n, _, d in self.binds]
+        for i, p in self._processors:
+            v = values[i]
+            if v is not None:
+                values[i] = p(v)
+        return tuple(values) if self.positional else dict(zip(self._names, values, strict=True))
+
+
+def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """A function taking the values of ``names`` from a mapping, in order, as a new list."""
+    if not names:
+        return lambda given: []
+    if len(names) == 1:
+        (only,) = names
+        return lambda given: [given[only]]
+    take = itemgetter(*names)
+    return lambda given: list(take(given))
 
 
 class Prepared:

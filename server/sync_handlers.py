@@ -121,8 +121,8 @@ def report_cases(
     filed = case_intake.report_many(
         s, actor, items, [replace(settings, now=ctx.now) for ctx in contexts]
     )
-    tx = cast(SqlServerTx, contexts[0].tx)  # every new case's two records in one read
-    tx.prefetch_records(
+    tx = cast(SqlServerTx, contexts[0].tx)  # new cases: no records of theirs to read
+    tx.known_absent(
         [
             (c, o[0].case.id)
             for o in filed

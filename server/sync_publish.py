@@ -110,14 +110,24 @@ def publish_case(w: Writer, s: Session, case_id: str) -> None:
 
 
 def publish_views(
-    w: Writer, s: Session, case: Any, photos: list[dict[str, str]], reporters: Iterable[int]
+    w: Writer,
+    s: Session,
+    case: Any,
+    photos: list[dict[str, str]],
+    reporters: Iterable[int],
+    new: bool = False,
 ) -> None:
     """Write a case's two device-facing records from the case as given (a ``Case``, or the
-    row the intake's bulk path inserted), its photo links and its reporters' user ids."""
+    row the intake's bulk path inserted), its photo links and its reporters' user ids.
+    ``new``: the case was inserted in this transaction, so it has no records to read."""
     from .api.case_views import case_view
 
-    if isinstance(w.tx, SqlServerTx):  # both views' records in one read
-        w.tx.prefetch_records([(CASES, case.id), (MY_REPORTS, case.id)])
+    if isinstance(w.tx, SqlServerTx):  # both views' records in one read (or none)
+        keys = [(CASES, case.id), (MY_REPORTS, case.id)]
+        if new:
+            w.tx.known_absent(keys)
+        else:
+            w.tx.prefetch_records(keys)
     dept = s.get(Department, case.department_id) if case.department_id is not None else None
     names: dict[str, dict[Any, Any]] = {
         "categories": {case.category_code: city_cache.snapshot(s).category(case.category_code)},
@@ -137,7 +147,8 @@ def publish_new(s: Session, new: NewCase, now: datetime) -> None:
     and log its changes: called last in the transaction, just before the commit (rule C-3).
     No flush saw the case, so the commit hook has nothing of it to publish again."""
     w = Writer(SqlServerTx(s), None, now)
-    publish_views(w, s, new.case, [], [new.reporter["user_id"]] if new.reporter else [])
+    reporters = [new.reporter["user_id"]] if new.reporter else []
+    publish_views(w, s, new.case, [], reporters, new=True)
     w.flush()
 
 

@@ -323,6 +323,14 @@ class SqlServerTx:
             self.prefetch_records([key])
         return self._records[key]
 
+    def known_absent(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Records the caller knows do not exist (the views of a case inserted in this
+        transaction: its id was free, so nothing was ever published under it): no read.
+        Were one there after all, writing it as new fails on the primary key and the
+        transaction rolls back, as any clash does."""
+        for k in keys:
+            self._records.setdefault(k, None)
+
     def prefetch_records(self, keys: Sequence[tuple[str, str]]) -> None:
         """Read the records of ``keys`` not yet known to this transaction in one query (a push
         publishing many new cases, or one case's two views), so ``get_record`` finds them."""
