@@ -17,7 +17,9 @@ WAL mode the log append). Rounds interleave bare GET, bare POST, the one-row com
 median of the per-round ratios, which keeps a noisy machine's drift out of it. Target: intake
 ≥ 50% of the bare ceiling.
 ``--profile`` adds a cProfile of the intake path (in-process, test client) and the SQL
-statements one report costs.
+statements one report costs; ``--in-process N`` times N intake requests through the test
+client without HTTP or profiler (fastest batch of 50 and quartiles, the bare POST's batches
+interleaved): the server's own cost per report, less blurred by a busy machine.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ TARGET_RATIO = 0.5
 OTP_CODE = "246810"
 CITIZEN_PHONE = "13800000001"
 PROFILE_PHONE = "13800000002"  # a code per phone per minute: the profile signs in apart
+IN_PROCESS_PHONE = "13800000004"  # and so does the in-process timing
 CATEGORIES = ("SJ0101", "BJ0101", "SJ0501", "SJ0201", "BJ0301")
 STREETS = ("光明路", "建设路", "中兴路", "开源路", "凌云路", "矿工路")
 WHAT = (
@@ -248,18 +251,48 @@ def measure(base: str, requests_per_round: int, rounds: int, seed: int) -> dict[
     }
 
 
-def profile(url: str, n: int, seed: int) -> str:
-    """cProfile of ``n`` intake requests through the test client, and SQL per request."""
+def signed_in_client(url: str, phone: str) -> tuple[Any, dict[str, str]]:
+    """The served app's test client and the headers of the citizen signed in with ``phone``."""
     app = served_app_for(url)
     client = app.test_client()
-    client.post("/api/auth/otp", json={"phone": PROFILE_PHONE})
+    client.post("/api/auth/otp", json={"phone": phone})
     r = client.post(
         "/api/auth/otp/verify",
-        json={"phone": PROFILE_PHONE, "code": OTP_CODE, "device_id": "bench-profile"},
+        json={"phone": phone, "code": OTP_CODE, "device_id": "bench-profile"},
     )
     assert r.status_code == 200, r.json
     token = r.json["access_token"]
-    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return client, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def in_process(url: str, n: int, seed: int, batch: int = 50) -> str:
+    """Wall time per request of ``n`` intake requests through the test client (no HTTP, no
+    profiler), timed in batches of ``batch`` after 300 to warm up, with the bare POST's
+    batches interleaved: the fastest batch and the quartiles, which see through a machine
+    that other work slows down now and then better than one total does."""
+    client, auth = signed_in_client(url, IN_PROCESS_PHONE)
+    bodies = report_bodies(n + 300, seed + 2)
+    for b in bodies[:300]:
+        assert client.post("/api/cases", data=b, headers=auth).status_code == 201
+    times: dict[str, list[float]] = {"intake": [], "bare POST": []}
+    for i in range(300, n + 300, batch):
+        chunk = bodies[i : i + batch]
+        for name, path in (("intake", "/api/cases"), ("bare POST", "/bench/bare")):
+            t0 = time.perf_counter()
+            for b in chunk:
+                client.post(path, data=b, headers=auth)
+            times[name].append((time.perf_counter() - t0) / len(chunk) * 1e6)
+    lines = [f"in-process (test client), µs per request over {n} requests in batches of {batch}:"]
+    for name, ts in times.items():
+        q = statistics.quantiles(ts, n=4) if len(ts) > 1 else ts * 3
+        lines.append(f"  {name:9s} fastest {min(ts):6.0f}  p25 {q[0]:6.0f}  median {q[1]:6.0f}")
+    return "\n".join(lines)
+
+
+def profile(url: str, n: int, seed: int) -> str:
+    """cProfile of ``n`` intake requests through the test client, and SQL per request."""
+    client, auth = signed_in_client(url, PROFILE_PHONE)
+    app = client.application
     bodies = report_bodies(n + 20, seed + 1)
     for b in bodies[:20]:
         client.post("/api/cases", data=b, headers=auth)
@@ -329,6 +362,8 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
             f"{result['ratio_commit']:.0%} of the commit floor (body {result['body_bytes']:.0f} B)",
             flush=True,
         )
+        if args.in_process:
+            print(in_process(url, args.in_process, args.seed), flush=True)
         if args.profile:
             print(profile(url, args.profile, args.seed), flush=True)
     return result
@@ -343,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1, help="gunicorn workers")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     p.add_argument("--profile", type=int, default=0, metavar="N", help="profile N intake requests")
+    p.add_argument(
+        "--in-process", type=int, default=0, metavar="N",
+        help="also time N intake requests in process (test client, batches of 50)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=20261116)
     args = p.parse_args(argv)
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]

@@ -134,15 +134,8 @@ def intake_in_process(mode: str, n: int, seed: int) -> tuple[float, float]:
     with scratch_db("sqlite", "cgt_bench_sq_intake") as url:
         intake.setup_database(url)
         _connect(str(make_url(url).database), mode).close()
-        app = intake.served_app_for(url)
-        client = app.test_client()
-        client.post("/api/auth/otp", json={"phone": intake.PROFILE_PHONE})
-        r = client.post(
-            "/api/auth/otp/verify",
-            json={"phone": intake.PROFILE_PHONE, "code": intake.OTP_CODE, "device_id": "sq"},
-        )
-        auth = {"Authorization": f"Bearer {r.json['access_token']}"}
-        auth["Content-Type"] = "application/json"
+        client, auth = intake.signed_in_client(url, intake.PROFILE_PHONE)
+        app = client.application
         bodies = intake.report_bodies(n + 100, seed)
         for body in bodies[:100]:  # warm up
             client.post("/api/cases", data=body, headers=auth)

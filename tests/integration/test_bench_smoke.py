@@ -26,10 +26,11 @@ def test_queue_bench_runs_every_view(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_intake_bench_serves_and_compares(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--engine", "sqlite", "--requests", "60", "--rounds", "2", "--profile", "20"]
-    assert intake.main(args) == 0
+    assert intake.main([*args, "--in-process", "100"]) == 0
     out = capsys.readouterr().out
     assert "intake/GET" in out
     assert "SQL statements per intake request" in out
+    assert "in-process (test client)" in out and "bare POST fastest" in out
 
 
 def test_indicators_bench_times_every_computation(capsys: pytest.CaptureFixture[str]) -> None:
