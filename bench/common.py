@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 # The admin database of a PostgreSQL server where the cgt role may CREATE DATABASE.
 PG_ADMIN_URL = os.environ.get(
@@ -22,6 +25,32 @@ PG_ADMIN_URL = os.environ.get(
 )
 SCRATCH = Path(os.environ.get("CGT_BENCH_DIR", "/tmp"))
 CHEAP_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024}
+
+
+def drop_database(admin: Engine, name: str, attempts: int = 10) -> None:
+    """Drop a scratch database, ending this role's sessions in it first.
+
+    Not ``WITH (FORCE)``: that needs the right to end every session in the database, and
+    the cgt role may not end another role's (a superuser's, an autovacuum worker's). A
+    plain DROP stops autovacuum by itself; a session still closing is waited for. A database
+    that still cannot be dropped is reported, not raised: teardown must not fail a run, nor
+    hide the run's own failure.
+    """
+    own = text(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = :name AND usename = current_user AND pid <> pg_backend_pid()"
+    )
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as conn:
+                conn.execute(own, {"name": name})
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            return
+        except OperationalError as error:  # in use: a session is still closing
+            if attempt == attempts - 1:
+                print(f"scratch database {name} left behind: {error}", file=sys.stderr)
+                return
+            time.sleep(0.5)
 
 
 @contextmanager
@@ -39,14 +68,13 @@ def scratch_db(engine: str, name: str, keep: bool = False) -> Iterator[str]:
     dbname = f"{name}_{os.getpid()}"
     admin = create_engine(make_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
     try:
+        drop_database(admin, dbname)
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{dbname}"'))
         yield make_url(PG_ADMIN_URL).set(database=dbname).render_as_string(hide_password=False)
     finally:
         if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+            drop_database(admin, dbname)
         admin.dispose()
 
 

@@ -50,7 +50,6 @@ from sqlalchemy import DDL, Engine, Index, event, text
 
 from ..db import Base, sqlite_call
 from .cases import Case
-from .sync import schema_filter as sync_schema_filter
 
 FTS_TABLE = "case_search"
 TERMS_TABLE = "case_search_terms"
@@ -201,7 +200,7 @@ for _index, _column in PG_GRAM_INDEXES.items():
     )
 
 
-TRGM_INDEX_NAMES: set[str] = set()  # (not sync's POSTGRES_ONLY: its benches drop those)
+TRGM_INDEX_NAMES: set[str] = set()
 
 
 def _trgm(name: str, column: str) -> Index:
@@ -222,9 +221,9 @@ TRGM_INDEXES = (
 
 
 def schema_filter(dialect: str) -> Callable[..., bool]:
-    """Alembic's ``include_object``: the sync filter, and the search index's virtual tables
-    (made by DDL, not models) left out of the comparison."""
-    base = sync_schema_filter(dialect)
+    """Alembic's ``include_object``: the search index's virtual tables and expression indexes
+    (made by DDL, not models) left out of the comparison, and its trigram indexes compared on
+    PostgreSQL only (autogenerate does not read ``ddl_if``)."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
         if type_ == "table" and name in SEARCH_TABLES:
@@ -233,7 +232,7 @@ def schema_filter(dialect: str) -> Callable[..., bool]:
             return False  # expression indexes made by DDL, not models
         if type_ == "index" and name in TRGM_INDEX_NAMES and dialect != "postgresql":
             return False  # made on PostgreSQL only (ddl_if)
-        return base(obj, name, type_, reflected, other)
+        return True
 
     return include
 

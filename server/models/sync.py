@@ -4,41 +4,23 @@ Audience tags are a ``text[]`` on PostgreSQL and a JSON list on SQLite; :data:`T
 the difference from the models. Pulls do not filter those: they seek the scope index
 (``sync_change_tags``, ``sync_record_tags``: one row per tag), so a pull finds a user's few
 records among millions without reading the others on both engines (docs/operations.md,
-"Sync indexes"; docs/sync-protocol.md, section 11).
+"Sync indexes"; docs/sync-protocol.md, section 11). The tag arrays have no index of their own:
+the GIN indexes they had on PostgreSQL were written on every change and read by no query, and
+migration ``a3d5c7e9f1b2`` dropped them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime
 
 Tags = ARRAY(String(64)).with_variant(JSON(), "sqlite")
-
-
-POSTGRES_ONLY: set[str] = set()  # names of indexes made on PostgreSQL only
-
-
-def gin(name: str, column: str) -> Index:
-    """A GIN index on a tag array, made on PostgreSQL only."""
-    POSTGRES_ONLY.add(name)
-    return Index(name, column, postgresql_using="gin").ddl_if(dialect="postgresql")
-
-
-def schema_filter(dialect: str) -> Callable[..., bool]:
-    """Alembic's ``include_object``: PostgreSQL-only indexes are compared on PostgreSQL only
-    (autogenerate does not read ``ddl_if``)."""
-
-    def include(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
-        return not (type_ == "index" and name in POSTGRES_ONLY and dialect != "postgresql")
-
-    return include
 
 
 class SyncClientRow(Base):
@@ -72,7 +54,6 @@ class SyncRecord(Base):
     """The device-facing copy of a record (rule L-1); tombstones have ``deleted``."""
 
     __tablename__ = "sync_records"
-    __table_args__ = (gin("ix_sync_records_audience", "audience"),)
 
     collection: Mapped[str] = mapped_column(String(32), primary_key=True)
     record_id: Mapped[str] = mapped_column("id", String(64), primary_key=True)
@@ -86,10 +67,6 @@ class SyncChange(Base):
     """The change log (rule L-2); ``cursor`` comes from :class:`SyncCounter` (rule C-3)."""
 
     __tablename__ = "sync_changes"
-    __table_args__ = (
-        gin("ix_sync_changes_audience", "audience"),
-        gin("ix_sync_changes_prev_audience", "prev_audience"),
-    )
 
     cursor: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     collection: Mapped[str] = mapped_column(String(32))

@@ -213,3 +213,33 @@ def test_postgresql_search_indexes_are_made_by_the_migration() -> None:
         "ix_cases_open_address_grams",
         "ix_cases_open_description_grams",
     } <= names
+
+
+AUDIENCE_GIN = {
+    "ix_sync_changes_audience",
+    "ix_sync_changes_prev_audience",
+    "ix_sync_records_audience",
+}
+
+
+def _sync_indexes(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        found = inspect(engine)
+        return {i["name"] for t in ("sync_changes", "sync_records") for i in found.get_indexes(t)}
+    finally:
+        engine.dispose()
+
+
+def test_the_unused_audience_gin_indexes_are_dropped_and_come_back_on_downgrade() -> None:
+    """Migration a3d5c7e9f1b2 drops the GIN indexes no query read (docs/operations.md, "Sync
+    indexes"); its downgrade builds them again, and upgrading drops them once more."""
+    with scratch_database("cgt_gin") as url:
+        upgrade(url, "b40bfa3ba115")
+        assert _sync_indexes(url) >= AUDIENCE_GIN
+        upgrade(url, "head")
+        assert not _sync_indexes(url) & AUDIENCE_GIN
+        downgrade(url, "b40bfa3ba115")
+        assert _sync_indexes(url) >= AUDIENCE_GIN
+        upgrade(url, "head")
+        assert not _sync_indexes(url) & AUDIENCE_GIN
