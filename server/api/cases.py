@@ -11,11 +11,12 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared_models.enums import PhotoKind
+from shared_models.enums import PhotoKind, Role
 from shared_models.schemas import CaseActionSchema, CaseReportSchema, RatingSchema
 
 from ..db import session
-from ..services import case_intake
+from ..domain.privacy import mask_contacts
+from ..services import case_intake, city_cache
 from ..services import cases as svc
 from ..services.actor import Actor
 from ..services.context import CaseContext
@@ -100,7 +101,11 @@ def _answer(
     ctx: CaseContext,
     known: dict[str, Any],
 ) -> dict[str, Any]:
-    """``ReportOut``'s content: the case as the reporter sees it and the "same problem?" list."""
+    """``ReportOut``'s content: the case as the reporter sees it and the "same problem?" list.
+    The candidates are other people's reports: a citizen or shop owner reads their addresses
+    with contact data masked, as Open311 publishes them (staff may read those cases anyway)."""
+    public = actor.role in (Role.CITIZEN, Role.MERCHANT)
+    grid = city_cache.snapshot(s).grid_codes if public and candidates else frozenset()
     return {
         "case": case_view(s, case, actor, ctx.now, **known),
         "same_problem": [
@@ -109,7 +114,7 @@ def _answer(
                 "category_code": c.category_code,
                 "state": c.state,
                 "distance_m": round(d, 1),
-                "address": c.address,
+                "address": mask_contacts(c.address, grid) if public else c.address,
                 "reported_at": c.created_at,
             }
             for c, d in candidates

@@ -140,6 +140,20 @@ def test_merged_reporters_do_not_see_each_other(client, world):
     assert client.get(f"/api/cases/{far}", headers=c1).status_code == 404
 
 
+def test_the_same_problem_offer_shows_other_peoples_addresses_masked(client, world):
+    """The "same problem?" list names nearby open cases of other people: a citizen reads
+    their addresses with phone and ID numbers masked; staff filing a case read them as is."""
+    c1, c2, i = world["citizen"], world["citizen2"], world["inspector"]
+    address = "光明路12号 13912345678 身份证11010519491231002X"
+    first = ok(report(client, c1, address=address), 201)["case"]["id"]
+    offer = ok(report(client, c2), 201)["same_problem"]
+    (mine,) = [x for x in offer if x["id"] == first]
+    assert mine["address"] == "光明路12号 139****5678 身份证110**************X"
+    photo = upload_photo(client, i)
+    staff = ok(report(client, i, photos=[photo]), 201)["same_problem"]
+    assert [x["address"] for x in staff if x["id"] == first] == [address]
+
+
 def test_reporters_of_a_merged_case_read_each_others_words_masked(client, world):
     """Once another citizen's report is merged into a case, its reporters read its text with
     phone and ID numbers masked (as Open311 publishes it): over REST, in the timeline and on
