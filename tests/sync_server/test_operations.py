@@ -100,3 +100,27 @@ def test_prune_keeps_the_full_resync_rule_and_refused_receipts(
 def test_prune_refuses_a_retention_that_is_no_period(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["cgt", "sync-prune", "--days", "0"])
     assert result.exit_code != 0 and "positive" in result.output
+
+
+def test_publish_rewrites_a_copy_an_older_release_left_stale(
+    app: Flask, client: FlaskClient
+) -> None:
+    """What an upgrade changes in what phones are shown (a text now masked …) reaches them
+    through ``sync-publish``: a copy whose data differs from what the server publishes now
+    gets a new version, and the phones that hold it pull it."""
+    load_city(app)
+    insp = login(client, INSPECTOR)
+    photo = upload_photo(client, insp)
+    push(client, insp, "seed", (1, REPORT, report_args(photos=[photo])))
+    _, cursor, _ = pull_all(client, insp, "phone")
+    with database(app).session() as s:  # as an older release wrote it
+        record = s.scalars(select(SyncRecord).where(SyncRecord.collection == "my_reports")).one()
+        current, version = dict(record.data), record.version
+        record.data = {**current, "description": "井盖没了，请联系我13912345678"}
+    out = cli(app, "sync-publish")
+    assert " 1 changes written" in out
+    with database(app).session() as s:
+        record = s.scalars(select(SyncRecord).where(SyncRecord.collection == "my_reports")).one()
+        assert record.data == current and record.version == version + 1
+    changes, _, _ = pull_all(client, insp, "phone", cursor=cursor)
+    assert [(c["collection"], c["version"]) for c in changes] == [("my_reports", version + 1)]
