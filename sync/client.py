@@ -22,10 +22,12 @@ from .client_store import ClientStore, ClientTx, EntryStatus, LocalRecord, Outbo
 from .errors import ProtocolError, TransportError
 from .mutations import LocalView, Registry
 from .protocol import (
+    MAX_OUTCOMES,
     Change,
     Json,
     Mutation,
     Op,
+    OutcomesRequest,
     PullPage,
     PullRequest,
     PushRequest,
@@ -43,6 +45,9 @@ class Transport(Protocol):
 
     def push(self, request: PushRequest) -> PushResponse: ...
     def pull(self, request: PullRequest) -> PullPage: ...
+    def outcomes(self, request: OutcomesRequest) -> PushResponse:
+        """What became of mutations the server ``received`` (rule D-6); deferring clients."""
+        ...
 
 
 class Uploader(Protocol):
@@ -56,7 +61,9 @@ class Uploader(Protocol):
 
 @dataclass(frozen=True)
 class Counts:
-    """What the app shows: 待发送 waiting, 发送中 sending, 已发送 sent, 需处理 needs attention."""
+    """What the app shows: 待发送 waiting, 发送中 sending, 已发送 received (the server has
+    them, their outcome is not known yet), 需处理 needs attention; ``sent`` counts the
+    mutations settled since the install."""
 
     waiting: int
     sending: int
@@ -64,6 +71,7 @@ class Counts:
     needs_attention: int
     last_success_at: datetime | None
     update_required: bool
+    received: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class SyncReport:
     refused: int = 0
     pulled: int = 0
     error: str | None = None  # "transport" or a protocol error code
+    received: int = 0  # sent to the server's inbox, outcome to come (deferred pushes)
 
 
 def apply_changes(tx: ClientTx, changes: Sequence[Change]) -> None:
@@ -133,6 +142,7 @@ class SyncClient:
         prefetch: bool = False,
         photos: Uploader | None = None,
         on_progress: Callable[[Counts], None] | None = None,
+        defer: bool = False,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -146,6 +156,7 @@ class SyncClient:
         self.prefetch = prefetch  # request the next page while applying one (a thread)
         self.photos = photos
         self.on_progress = on_progress
+        self.defer = defer  # push with ``defer``: the server may answer ``received`` (D-1)
         self._sending = 0
         with store.transaction() as tx:
             client_id = tx.get_meta("client_id")
@@ -241,6 +252,11 @@ class SyncClient:
         with self.store.transaction() as tx:
             return tx.outbox(EntryStatus.WAITING, 1_000_000)
 
+    def sent(self) -> list[OutboxEntry]:
+        """Entries the server has received and not yet decided (已发送): still pending."""
+        with self.store.transaction() as tx:
+            return tx.outbox(EntryStatus.SENT, 1_000_000)
+
     def counts(self) -> Counts:
         with self.store.transaction() as tx:
             last = tx.get_meta("last_success_at")
@@ -251,6 +267,7 @@ class SyncClient:
                 needs_attention=tx.count_outbox(EntryStatus.ATTENTION),
                 last_success_at=datetime.fromisoformat(last) if last else None,
                 update_required=tx.get_meta("update_required") is not None,
+                received=tx.count_outbox(EntryStatus.SENT),
             )
 
     def _progress(self) -> None:
@@ -260,50 +277,80 @@ class SyncClient:
     # ------------------------------------------------------------ sync
 
     def sync(self) -> SyncReport:
-        """One sync attempt: photos, then the outbox, then pull until the server has no more."""
-        pushed = refused = pulled = 0
+        """One sync attempt: photos, then the outbox, then the outcomes of what the server
+        had received (deferred pushes), then pull until the server has no more."""
+        pushed = refused = pulled = received = 0
         try:
             if self.photos is not None:
                 self.photos.run()
-            pushed, refused = self._push_all()
+            pushed, refused, received = self._push_all()
+            if self.defer:
+                done, bad = self._collect_outcomes()
+                pushed, refused = pushed + done, refused + bad
             pulled = self._pull_all()
         except TransportError:
-            return SyncReport(False, pushed, refused, pulled, "transport")
+            return SyncReport(False, pushed, refused, pulled, "transport", received)
         except ProtocolError as error:
             if error.update_required:
                 with self.store.transaction() as tx:
                     tx.set_meta("update_required", error.message_zh)
-            return SyncReport(False, pushed, refused, pulled, error.code)
+            return SyncReport(False, pushed, refused, pulled, error.code, received)
         finally:
             self._sending = 0
             self._progress()
         with self.store.transaction(durable=False) as tx:
             tx.set_meta("last_success_at", self.clock().isoformat())
             tx.delete_meta("update_required")
-        return SyncReport(True, pushed, refused, pulled)
+        return SyncReport(True, pushed, refused, pulled, received=received)
 
-    def _push_all(self) -> tuple[int, int]:
-        pushed = refused = 0
+    def push(self) -> tuple[int, int, int]:
+        """Only the push of an attempt (benchmarks, tests): (settled, refused, received)."""
+        try:
+            return self._push_all()
+        finally:
+            self._sending = 0
+
+    def _push_all(self) -> tuple[int, int, int]:
+        pushed = refused = received = 0
         while True:
             with self.store.transaction() as tx:
                 waiting = tx.outbox(EntryStatus.WAITING, self.batch_size)
             batch = self._ready(waiting)  # outside: the photo queue opens its own transaction
             if not batch:
-                return pushed, refused
+                return pushed, refused, received
             request = PushRequest(
                 self.client_id,
                 tuple(
                     Mutation(self.client_id, e.seq, e.name, e.args, e.base_version) for e in batch
                 ),
+                defer=self.defer,
             )
             self._sending = len(batch)
             self._progress()
             response = self.transport.push(request)
-            done, bad = self._settle(batch, response)
+            done, bad, got = self._settle(batch, response)
             self._sending = 0
-            pushed, refused = pushed + done, refused + bad
-            if done + bad == 0:
-                return pushed, refused  # the server answered nothing: try again next time
+            pushed, refused, received = pushed + done, refused + bad, received + got
+            if done + bad + got == 0:
+                return pushed, refused, received  # nothing answered: try again next time
+
+    def _collect_outcomes(self) -> tuple[int, int]:
+        """Ask the server what became of the entries it had received (rule D-8) and settle
+        them as push answers; one it no longer holds goes back to waiting (D-7)."""
+        done = bad = 0
+        after = 0
+        while True:
+            with self.store.transaction() as tx:
+                sent = tx.outbox(EntryStatus.SENT, MAX_OUTCOMES, after)
+            if not sent:
+                return done, bad
+            request = OutcomesRequest(self.client_id, tuple(e.seq for e in sent))
+            response = self.transport.outcomes(request)
+            d, b, _ = self._settle(sent, response, unanswered=EntryStatus.WAITING)
+            done, bad = done + d, bad + b
+            if len(sent) < MAX_OUTCOMES:
+                return done, bad
+            after = sent[-1].seq
 
     def photos_of(self, entry: OutboxEntry) -> Mapping[str, str]:
         """For the app: the upload state of each photo this mutation refers to."""
@@ -334,15 +381,27 @@ class SyncClient:
                 return batch[:i]
         return batch
 
-    def _settle(self, batch: list[OutboxEntry], response: PushResponse) -> tuple[int, int]:
+    def _settle(
+        self,
+        batch: list[OutboxEntry],
+        response: PushResponse,
+        unanswered: EntryStatus | None = None,
+    ) -> tuple[int, int, int]:
+        """Settle the answers for ``batch``: (done, refused, received). ``unanswered``: the
+        status for entries without an answer (outcomes: back to waiting); else they stay."""
         by_seq = {e.seq: e for e in batch}
         done = bad = 0
+        received: list[int] = []
         # Not durable: lost to a power cut, the entries are sent again and answered the same.
         with self.store.transaction(durable=False) as tx:
             for r in response.results:
                 entry = by_seq.pop(r.seq, None)
                 if entry is None:
                     continue  # not asked for in this request: ignore
+                if r.status is Status.RECEIVED:
+                    if entry.status is not EntryStatus.SENT:
+                        received.append(entry.seq)  # in the server's inbox: its outcome later
+                    continue
                 if r.status is Status.REFUSED:
                     tx.put_outbox(
                         replace(
@@ -360,9 +419,14 @@ class SyncClient:
                     tx.delete_meta("cursor")  # its echo is lost: resync fully to be sure
                 tx.drop_overlay(entry.seq)
                 tx.delete_outbox(entry.seq)
-                tx.set_meta("sent", str(int(tx.get_meta("sent") or "0") + 1))
                 done += 1
-        return done, bad
+            if received:
+                tx.set_status(received, EntryStatus.SENT)  # one statement for the batch
+            if unanswered is not None and by_seq:
+                tx.set_status(sorted(by_seq), unanswered)  # the server lost them: send again
+            if done:
+                tx.set_meta("sent", str(int(tx.get_meta("sent") or "0") + done))
+        return done, bad, len(received)
 
     def _fetch(self, cursor: str) -> PullPage:
         return self.transport.pull(PullRequest(self.client_id, cursor, self.page_limit, self.scope))

@@ -19,6 +19,7 @@ from .protocol import Json
 
 class EntryStatus(StrEnum):
     WAITING = "waiting"  # to be sent (maybe sent already, answer not received)
+    SENT = "sent"  # the server has it in its inbox (``received``); its outcome comes later
     ATTENTION = "attention"  # refused by the server: the user fixes and resends, or discards
 
 
@@ -93,10 +94,14 @@ class ClientTx(Protocol):
         """Replace the entry with the same seq."""
         ...
 
+    def set_status(self, seqs: Sequence[int], status: EntryStatus) -> None:
+        """Give these entries ``status`` (one statement): sent, or back to waiting."""
+        ...
+
     def get_outbox(self, seq: int) -> OutboxEntry | None: ...
     def delete_outbox(self, seq: int) -> None: ...
-    def outbox(self, status: EntryStatus, limit: int) -> list[OutboxEntry]:
-        """Entries with ``status`` in seq order, at most ``limit``."""
+    def outbox(self, status: EntryStatus, limit: int, after: int = 0) -> list[OutboxEntry]:
+        """Entries with ``status`` and ``seq > after`` in seq order, at most ``limit``."""
         ...
 
     def count_outbox(self, status: EntryStatus) -> int: ...

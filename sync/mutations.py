@@ -105,5 +105,10 @@ class Registry:
             raise CgtError("unknown_mutation", name=name)
         return spec
 
+    def serves(self, name: str) -> bool:
+        """Is ``name`` registered with a server handler (else it is ``unknown_mutation``)?"""
+        spec = self._specs.get(name)
+        return spec is not None and spec.handler is not None
+
     def names(self) -> list[str]:
         return sorted(self._specs)

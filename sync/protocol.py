@@ -18,6 +18,8 @@ from .errors import ProtocolError
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
 MAX_PUSH = 100  # mutations per push request
+MAX_DEFERRED = 1000  # mutations per deferred push request (``defer``: only received, rule D-2)
+MAX_OUTCOMES = 1000  # mutation numbers per outcomes request (rule D-6)
 MAX_PAGE = 500  # changes per pull page
 
 _json_str = json.encoder.encode_basestring  # C: a str as a JSON string, non-ASCII kept
@@ -59,6 +61,7 @@ class Status(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
     REFUSED = "refused"
+    RECEIVED = "received"  # deferred: durably in the server's inbox, applied later (D-2)
 
 
 class Op(StrEnum):
@@ -165,25 +168,55 @@ class PushRequest:
     client_id: str
     mutations: tuple[Mutation, ...]
     protocol: int = PROTOCOL_VERSION
+    # The device takes ``received`` for an answer: the server may only store the mutations
+    # in its inbox and apply them right behind (rules D-1 … D-9)
+    defer: bool = False
 
     def to_json(self) -> Json:
-        return {
+        doc: Json = {
             "protocol": self.protocol,
             "client_id": self.client_id,
             "mutations": [m.to_json() for m in self.mutations],
         }
+        if self.defer:
+            doc["defer"] = True
+        return doc
 
     @classmethod
     def from_json(cls, doc: object) -> PushRequest:
         d = _obj(doc, "push")
         protocol = check_protocol(d)
         client_id = _str(d.get("client_id"), "client_id", _CLIENT_ID)
-        items = _list(d.get("mutations"), "mutations", MAX_PUSH)
+        defer = d.get("defer", False)
+        if not isinstance(defer, bool):
+            raise _bad("defer", "must be a boolean")
+        items = _list(d.get("mutations"), "mutations", MAX_DEFERRED if defer else MAX_PUSH)
         mutations = tuple(Mutation.from_json(m, f"mutations[{i}]") for i, m in enumerate(items))
         for i, m in enumerate(mutations):
             if m.client_id != client_id:
                 raise _bad(f"mutations[{i}].client_id", "must equal the request's client_id")
-        return cls(client_id=client_id, mutations=mutations, protocol=protocol)
+        return cls(client_id=client_id, mutations=mutations, protocol=protocol, defer=defer)
+
+
+@dataclass(frozen=True)
+class OutcomesRequest:
+    """The device asks what became of mutations the server had ``received`` (rule D-6)."""
+
+    client_id: str
+    seqs: tuple[int, ...]
+    protocol: int = PROTOCOL_VERSION
+
+    def to_json(self) -> Json:
+        return {"protocol": self.protocol, "client_id": self.client_id, "seqs": list(self.seqs)}
+
+    @classmethod
+    def from_json(cls, doc: object) -> OutcomesRequest:
+        d = _obj(doc, "outcomes")
+        protocol = check_protocol(d)
+        client_id = _str(d.get("client_id"), "client_id", _CLIENT_ID)
+        items = _list(d.get("seqs"), "seqs", MAX_OUTCOMES)
+        seqs = tuple(_int(s, f"seqs[{i}]", minimum=1) for i, s in enumerate(items))
+        return cls(client_id=client_id, seqs=seqs, protocol=protocol)
 
 
 @dataclass(frozen=True)
@@ -287,7 +320,7 @@ class MutationResult:
         d = _obj(doc, path)
         status_text = _str(d.get("status"), f"{path}.status")
         if status_text not in {s.value for s in Status}:
-            raise _bad(f"{path}.status", "must be applied, duplicate or refused")
+            raise _bad(f"{path}.status", "must be applied, duplicate, refused or received")
         status = Status(status_text)
         code = _opt_str(d.get("code"), f"{path}.code")
         if status is Status.REFUSED and not code:
@@ -316,7 +349,7 @@ class PushResponse:
     def from_json(cls, doc: object) -> PushResponse:
         d = _obj(doc, "push_response")
         protocol = check_protocol(d)
-        items = _list(d.get("results"), "results", MAX_PUSH)
+        items = _list(d.get("results"), "results", max(MAX_DEFERRED, MAX_OUTCOMES))
         results = tuple(MutationResult.from_json(r, f"results[{i}]") for i, r in enumerate(items))
         return cls(results=results, protocol=protocol)
 

@@ -25,11 +25,13 @@ from shared_models.errors import CgtError, Conflict
 from .errors import ProtocolError, ReceiptConflict, SyncError, TransactionLost
 from .mutations import Registry
 from .protocol import (
+    MAX_PUSH,
     Change,
     Json,
     Mutation,
     MutationResult,
     Op,
+    OutcomesRequest,
     PullPage,
     PullRequest,
     PushRequest,
@@ -37,7 +39,7 @@ from .protocol import (
     Status,
     check_protocol,
 )
-from .server_store import NewChange, Peer, Receipt, Record, ServerStore, ServerTx
+from .server_store import InboxRow, NewChange, Peer, Receipt, Record, ServerStore, ServerTx
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -243,82 +245,98 @@ def _apply(
     request (P-8). A run of mutations whose name has a batch handler goes through it first
     (one savepoint for the run; a refusal in it has written nothing).
     """
-    results: list[MutationResult] = []
     with store.transaction() as tx:
         state = tx.client_state(client_id, peer.key)
         if state.owner != peer.key:
             raise ProtocolError("forbidden")
-        receipts = tx.get_receipts(client_id, [m.seq for m in mutations])
-        last = state.last_seq
-        new: list[Receipt] = []
-        changes: list[NewChange] = []
-        started = time.monotonic()
-
-        def applied(m: Mutation, ctx: MutationContext, result: Json) -> None:
-            echo = tuple(c for c in (view_for(ch, peer.audiences) for ch in ctx.changes) if c)
-            new.append(
-                Receipt(client_id, m.seq, m.name, Status.APPLIED, None, None, None, result,
-                        echo, ctx.now)
-            )  # fmt: skip
-            changes.extend(ctx.changes)
-            results.append(MutationResult(m.seq, Status.APPLIED, result=result, changes=echo))
-
-        def refused(m: Mutation, error: CgtError, now: datetime) -> None:
-            new.append(
-                Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
-                        error.message_zh, {}, (), now)
-            )  # fmt: skip
-            results.append(_result(m.seq, Status.REFUSED, error))
-
-        i = 0
-        while i < len(mutations):
-            m = mutations[i]
-            receipt = receipts.get(m.seq)
-            if receipt is not None:
-                results.append(_replay(receipt))
-                i += 1
-                continue
-            if m.seq <= last:  # applied long ago, receipt pruned (P-9)
-                results.append(_result(m.seq, Status.DUPLICATE, CgtError("receipt_expired")))
-                i += 1
-                continue
-            if m.seq != last + 1 or (new and time.monotonic() - started > budget):
-                break  # a gap (P-4), or out of time (P-5): the rest waits
-            run = _batch_run(registry, mutations, i, last, receipts)
-            done = _run_batch(tx, registry, run, peer, clock) if run else []
-            for ctx, outcome in done:
-                mutation = mutations[i]
-                if isinstance(outcome, CgtError):
-                    refused(mutation, outcome, ctx.now)
-                else:
-                    applied(mutation, ctx, outcome)
-                last = mutation.seq
-                i += 1
-            if done:
-                continue
-            now = clock()
-            ctx = MutationContext(tx, peer, m, now)
-            try:
-                with tx.savepoint():
-                    result = _run(ctx, registry, m)
-            except _Refused as error:
-                refused(m, error.error, now)  # the savepoint undid the handler's writes
-            except TransactionLost:
-                raise
-            except SyncError:
-                if not new:
-                    raise
-                break
-            else:
-                applied(m, ctx, result)
-            last = m.seq
-            i += 1
-        if new:
-            tx.put_receipts(new)
-            tx.set_last_seq(client_id, last)
-            if changes:
-                tx.append_changes(changes)  # last: the counter's lock until commit (C-3)
+        results, _ = _apply_in(tx, state.last_seq, registry, client_id, mutations, peer, clock,
+                               budget)  # fmt: skip
     return results
+
+
+def _apply_in(
+    tx: ServerTx,
+    last: int,
+    registry: Registry,
+    client_id: str,
+    mutations: list[Mutation],
+    peer: Peer,
+    clock: Clock,
+    budget: float,
+) -> tuple[list[MutationResult], int]:
+    """``_apply``'s work in the caller's transaction, the client's row locked and its last
+    receipted seq ``last``; the results, and the last receipted seq after it."""
+    results: list[MutationResult] = []
+    receipts = tx.get_receipts(client_id, [m.seq for m in mutations])
+    new: list[Receipt] = []
+    changes: list[NewChange] = []
+    started = time.monotonic()
+
+    def applied(m: Mutation, ctx: MutationContext, result: Json) -> None:
+        echo = tuple(c for c in (view_for(ch, peer.audiences) for ch in ctx.changes) if c)
+        new.append(
+            Receipt(client_id, m.seq, m.name, Status.APPLIED, None, None, None, result,
+                    echo, ctx.now)
+        )  # fmt: skip
+        changes.extend(ctx.changes)
+        results.append(MutationResult(m.seq, Status.APPLIED, result=result, changes=echo))
+
+    def refused(m: Mutation, error: CgtError, now: datetime) -> None:
+        new.append(
+            Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
+                    error.message_zh, {}, (), now)
+        )  # fmt: skip
+        results.append(_result(m.seq, Status.REFUSED, error))
+
+    i = 0
+    while i < len(mutations):
+        m = mutations[i]
+        receipt = receipts.get(m.seq)
+        if receipt is not None:
+            results.append(_replay(receipt))
+            i += 1
+            continue
+        if m.seq <= last:  # applied long ago, receipt pruned (P-9)
+            results.append(_result(m.seq, Status.DUPLICATE, CgtError("receipt_expired")))
+            i += 1
+            continue
+        if m.seq != last + 1 or (new and time.monotonic() - started > budget):
+            break  # a gap (P-4), or out of time (P-5): the rest waits
+        run = _batch_run(registry, mutations, i, last, receipts)
+        done = _run_batch(tx, registry, run, peer, clock) if run else []
+        for ctx, outcome in done:
+            mutation = mutations[i]
+            if isinstance(outcome, CgtError):
+                refused(mutation, outcome, ctx.now)
+            else:
+                applied(mutation, ctx, outcome)
+            last = mutation.seq
+            i += 1
+        if done:
+            continue
+        now = clock()
+        ctx = MutationContext(tx, peer, m, now)
+        try:
+            with tx.savepoint():
+                result = _run(ctx, registry, m)
+        except _Refused as error:
+            refused(m, error.error, now)  # the savepoint undid the handler's writes
+        except TransactionLost:
+            raise
+        except SyncError:
+            if not new:
+                raise
+            break
+        else:
+            applied(m, ctx, result)
+        last = m.seq
+        i += 1
+    if new:
+        tx.put_receipts(new)
+        tx.set_last_seq(client_id, last)
+        if changes:
+            tx.append_changes(changes)  # last: the counter's lock until commit (C-3)
+    return results, last
 
 
 def apply_push(
@@ -346,6 +364,236 @@ def apply_push(
         except (ReceiptConflict, TransactionLost):
             continue  # a concurrent copy won (its receipts answer us), or the store lost it
     raise SyncError(f"push of {request.client_id} kept conflicting")
+
+
+# ---------------------------------------------------------------- deferred pushes
+
+INBOX_CLIENTS = 100  # clients taken per round of ``apply_inbox``
+# What the applier asks of the application: the Peer of a user key (an inbox row's pusher),
+# as of now, or the CgtError that refuses their mutations (an account disabled since, D-5).
+PeerLookup = Callable[[str], "Peer | CgtError"]
+
+
+def _received(seq: int) -> MutationResult:
+    return MutationResult(seq, Status.RECEIVED)
+
+
+def receive_push(
+    store: ServerStore, registry: Registry, request: PushRequest, peer: Peer, clock: Clock
+) -> PushResponse:
+    """A deferred push (``defer``): each new mutation only goes into the inbox, durably, in
+    one statement and one commit under the client's lock, and answers ``received``; the
+    applier applies it right behind (``apply_inbox``). A mutation with a receipt is replayed
+    as ever (P-3, P-9); one already in the inbox answers ``received`` again; the gap rule
+    (P-4) counts receipts and inbox rows. An unknown mutation name is refused at once when
+    nothing of the client waits before it in the inbox (the receipt order stays the seq
+    order); behind waiting rows it is queued and the applier refuses it (D-4)."""
+    check_protocol({"protocol": request.protocol})
+    unique: dict[int, Mutation] = {}
+    for m in request.mutations:
+        unique.setdefault(m.seq, m)
+    mutations = [unique[seq] for seq in sorted(unique)]
+    for _ in range(3):
+        try:
+            return PushResponse(tuple(_receive(store, registry, mutations, request, peer, clock)))
+        except ReceiptConflict:
+            continue  # a concurrent copy won: its rows answer us now
+    raise SyncError(f"deferred push of {request.client_id} kept conflicting")
+
+
+def _receive(
+    store: ServerStore,
+    registry: Registry,
+    mutations: list[Mutation],
+    request: PushRequest,
+    peer: Peer,
+    clock: Clock,
+) -> list[MutationResult]:
+    client_id = request.client_id
+    results: list[MutationResult] = []
+    with store.transaction() as tx:
+        state = tx.client_state(client_id, peer.key)  # locked (P-10)
+        if state.owner != peer.key:
+            raise ProtocolError("forbidden")
+        if not mutations:
+            return results
+        last = state.last_seq
+        low, high = mutations[0].seq, mutations[-1].seq
+        receipts = tx.get_receipts(client_id, [m.seq for m in mutations]) if low <= last else {}
+        top = max(last, tx.inbox_top(client_id))
+        queued = tx.inbox_seqs(client_id, low, high) if low <= top else set()
+        rows: list[InboxRow] = []
+        refusals: list[Receipt] = []
+        now = clock()
+        for m in mutations:
+            receipt = receipts.get(m.seq)
+            if receipt is None and m.seq <= last:
+                receipt = tx.get_receipts(client_id, [m.seq]).get(m.seq)  # (rare: re-read)
+            if receipt is not None:
+                results.append(_replay(receipt))
+            elif m.seq in queued:
+                results.append(_received(m.seq))
+            elif m.seq <= last:  # applied long ago, receipt pruned (P-9)
+                results.append(_result(m.seq, Status.DUPLICATE, CgtError("receipt_expired")))
+            elif m.seq != top + 1:
+                break  # a gap (P-4): the rest waits
+            elif top == last and not registry.serves(m.name):
+                error = CgtError("unknown_mutation", name=m.name)  # nothing waits before it
+                refusals.append(
+                    Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
+                            error.message_zh, {}, (), now)
+                )  # fmt: skip
+                results.append(_result(m.seq, Status.REFUSED, error))
+                last = top = m.seq
+            else:
+                rows.append(
+                    InboxRow(client_id, m.seq, peer.key, m.name, m.args, m.base_version, now)
+                )
+                results.append(_received(m.seq))
+                top = m.seq
+        if rows:
+            tx.put_inbox(rows)
+        if refusals:
+            tx.put_receipts(refusals)
+            tx.set_last_seq(client_id, last)
+    return results
+
+
+def outcomes(store: ServerStore, request: OutcomesRequest, peer: Peer) -> PushResponse:
+    """What became of these mutations of the caller's own client (D-6): the receipt's answer
+    (``applied`` with its changes, or ``refused``), ``received`` while still in the inbox,
+    ``duplicate``/``receipt_expired`` at or below the last receipted seq, and no result for
+    a seq the server does not hold at all (lost, e.g. a restore from a backup): the device
+    sends it again (D-7). Another user's client id is ``forbidden`` (I-5)."""
+    check_protocol({"protocol": request.protocol})
+    seqs = sorted(set(request.seqs))
+    if not seqs:
+        return PushResponse(())
+    with store.transaction() as tx:
+        state = tx.peek_client(request.client_id)
+        if state is None:
+            return PushResponse(())
+        if state.owner != peer.key:
+            raise ProtocolError("forbidden")
+        # The inbox before the receipts: a mutation applied in between is then in the one
+        # read or the other (its row and its receipt change in one transaction).
+        queued = tx.inbox_seqs(request.client_id, seqs[0], seqs[-1])
+        receipts = tx.get_receipts(request.client_id, seqs)
+    results: list[MutationResult] = []
+    for seq in seqs:
+        r = receipts.get(seq)
+        if r is not None:
+            results.append(
+                MutationResult(seq, r.status, r.code, r.message, r.message_zh, r.result, r.changes)
+            )
+        elif seq in queued:
+            results.append(_received(seq))
+        elif seq <= state.last_seq:
+            results.append(_result(seq, Status.DUPLICATE, CgtError("receipt_expired")))
+    return PushResponse(tuple(results))
+
+
+def apply_inbox(
+    store: ServerStore,
+    registry: Registry,
+    peers: PeerLookup,
+    clock: Clock,
+    *,
+    limit: int = MAX_PUSH,
+    budget: float = PUSH_BUDGET_S,
+) -> int:
+    """Apply what waits in the inbox (rule D-5) until nothing more can be taken; the number
+    of mutations receipted.
+
+    Client by client, each in seq order, ``limit`` at a time, each batch exactly as a push
+    of those mutations would be (``_apply_in``: the same handlers and batch handlers, one
+    transaction, receipts, change log), as the user who pushed them, looked up now. The rows
+    are deleted in the transaction that writes their receipts. A client another process is
+    applying is skipped (its row is locked). A store failure raises ``SyncError`` with the
+    rows left in place (the caller retries later, backing off)."""
+    total = 0
+    while True:
+        with store.transaction() as tx:
+            clients = tx.inbox_clients(INBOX_CLIENTS)
+        progress = 0
+        for client_id, owner in clients:
+            progress += _apply_client_inbox(
+                store, registry, peers, clock, client_id, owner, limit, budget
+            )
+        total += progress
+        if not progress:
+            return total
+
+
+def _apply_client_inbox(
+    store: ServerStore,
+    registry: Registry,
+    peers: PeerLookup,
+    clock: Clock,
+    client_id: str,
+    owner: str,
+    limit: int,
+    budget: float,
+) -> int:
+    peer = peers(owner)  # before the transaction: it reads the user as it is now
+    for _ in range(3):
+        try:
+            with store.transaction() as tx:
+                state = tx.claim_client(client_id)
+                if state is None:
+                    return 0  # another process applies this client now
+                rows = tx.inbox_rows(client_id, limit)
+                if not rows:
+                    return 0
+                same = [r.owner == owner for r in rows]
+                rows = rows[: same.index(False)] if False in same else rows  # (one owner)
+                mutations = [
+                    Mutation(client_id, r.seq, r.name, r.args, r.base_version) for r in rows
+                ]
+                before = state.last_seq
+                if isinstance(peer, CgtError):
+                    last = _refuse_all(tx, client_id, before, mutations, peer, clock())
+                else:
+                    _, last = _apply_in(
+                        tx, before, registry, client_id, mutations, peer, clock, budget
+                    )
+                if last == before and rows[0].seq > before + 1:
+                    log.warning("inbox of %s starts at #%d after #%d", client_id, rows[0].seq,
+                                before)  # fmt: skip
+                tx.drop_inbox(client_id, last)
+                stale = sum(1 for r in rows if r.seq <= before)  # receipted by a plain push
+                return last - before + stale
+        except (ReceiptConflict, TransactionLost):
+            continue  # a concurrent writer won; its receipts answer on the next round
+    return 0
+
+
+def _refuse_all(
+    tx: ServerTx,
+    client_id: str,
+    last: int,
+    mutations: list[Mutation],
+    error: CgtError,
+    now: datetime,
+) -> int:
+    """The user may no longer act (disabled since they pushed): every waiting mutation is
+    refused with the reason, receipted, never silently dropped (D-5)."""
+    receipts = tx.get_receipts(client_id, [m.seq for m in mutations])
+    new = []
+    for m in mutations:
+        if m.seq in receipts or m.seq <= last:
+            continue
+        if m.seq != last + 1:
+            break
+        new.append(
+            Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
+                    error.message_zh, {}, (), now)
+        )  # fmt: skip
+        last = m.seq
+    if new:
+        tx.put_receipts(new)
+        tx.set_last_seq(client_id, last)
+    return last
 
 
 # ---------------------------------------------------------------- pull
@@ -425,15 +673,43 @@ def prune(
 
 
 class SyncServer:
-    """The server configuration: store, registry and clock bound together for the web edge."""
+    """The server configuration: store, registry and clock bound together for the web edge.
 
-    def __init__(self, store: ServerStore, registry: Registry, clock: Clock) -> None:
+    ``peers`` looks up a user for the inbox's applier (``apply_inbox``); ``on_received`` is
+    called after a deferred push put mutations in the inbox (it wakes the applier)."""
+
+    def __init__(
+        self,
+        store: ServerStore,
+        registry: Registry,
+        clock: Clock,
+        peers: PeerLookup | None = None,
+        on_received: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.registry = registry
         self.clock = clock
+        self.peers = peers
+        self.on_received = on_received
 
     def push(self, request: PushRequest, peer: Peer) -> PushResponse:
-        return apply_push(self.store, self.registry, request, peer, self.clock)
+        if not request.defer:
+            return apply_push(self.store, self.registry, request, peer, self.clock)
+        response = receive_push(self.store, self.registry, request, peer, self.clock)
+        if self.on_received is not None and any(
+            r.status is Status.RECEIVED for r in response.results
+        ):
+            self.on_received()
+        return response
+
+    def outcomes(self, request: OutcomesRequest, peer: Peer) -> PushResponse:
+        return outcomes(self.store, request, peer)
+
+    def apply_inbox(self, limit: int = MAX_PUSH) -> int:
+        """Apply everything waiting in the inbox now (the applier's work; tests call it)."""
+        if self.peers is None:
+            raise SyncError("no peer lookup: this server cannot apply its inbox")
+        return apply_inbox(self.store, self.registry, self.peers, self.clock, limit=limit)
 
     def pull(self, request: PullRequest, peer: Peer) -> PullPage:
         return pull(self.store, request, peer)

@@ -93,6 +93,30 @@ class Receipt:
     at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class InboxRow:
+    """A deferred mutation the server has received and not yet applied (rule D-3)."""
+
+    client_id: str
+    seq: int
+    owner: str  # Peer.key of the user who pushed it: it is applied as them (D-5)
+    name: str
+    args: Json
+    base_version: int | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class InboxDepth:
+    """What waits in the inbox for one client (``flask cgt sync-inbox``)."""
+
+    client_id: str
+    owner: str
+    rows: int
+    first_seq: int
+    oldest: datetime
+
+
 class ServerTx(Protocol):
     """One database transaction as the engine uses it."""
 
@@ -108,6 +132,45 @@ class ServerTx(Protocol):
 
     def put_receipts(self, receipts: Sequence[Receipt]) -> None:
         """Insert; a concurrent insert of the same key surfaces as ReceiptConflict."""
+        ...
+
+    # ------------------------------------------------------------ the inbox (rules D-*)
+
+    def peek_client(self, client_id: str) -> ClientState | None:
+        """The client's row if it exists; neither created nor locked (outcomes only read)."""
+        ...
+
+    def claim_client(self, client_id: str) -> ClientState | None:
+        """Lock the client's row for the applier, or None if another transaction holds it
+        (``FOR UPDATE SKIP LOCKED``: another process is applying this client) or it is gone."""
+        ...
+
+    def inbox_top(self, client_id: str) -> int:
+        """The highest seq of the client in the inbox, 0 if none."""
+        ...
+
+    def inbox_seqs(self, client_id: str, low: int, high: int) -> set[int]:
+        """The client's seqs in the inbox with ``low <= seq <= high``."""
+        ...
+
+    def put_inbox(self, rows: Sequence[InboxRow]) -> None:
+        """Insert (one statement); a concurrent insert of a key surfaces as ReceiptConflict."""
+        ...
+
+    def inbox_rows(self, client_id: str, limit: int) -> list[InboxRow]:
+        """The client's first ``limit`` inbox rows in seq order."""
+        ...
+
+    def drop_inbox(self, client_id: str, upto: int) -> None:
+        """Delete the client's inbox rows with ``seq <= upto`` (they have receipts now)."""
+        ...
+
+    def inbox_clients(self, limit: int) -> list[tuple[str, str]]:
+        """``(client_id, owner)`` of clients with rows in the inbox, oldest first."""
+        ...
+
+    def inbox_depth(self) -> list[InboxDepth]:
+        """Per client: how many rows wait, from which seq, since when."""
         ...
 
     def savepoint(self) -> AbstractContextManager[None]:

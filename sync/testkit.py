@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,7 +25,7 @@ from shared_models.errors import CgtError
 
 from .errors import TransportError, Unreachable
 from .photos import MAX_PHOTO_BYTES, accept_chunk
-from .protocol import PullPage, PullRequest, PushRequest, PushResponse
+from .protocol import OutcomesRequest, PullPage, PullRequest, PushRequest, PushResponse
 from .server import SyncServer
 from .server_store import Peer
 from .stores.memory import AppKilled, MemoryClientStore, MemoryServerStore, ServerCrashed
@@ -87,6 +88,14 @@ class LoopbackTransport:
         self.pushes.append(received)
         try:
             response = self.server.push(received, self.peer)
+        except ServerCrashed as crash:
+            raise TransportError("connection reset: server restarted") from crash
+        return PushResponse.from_json(_wire(response.to_json()))
+
+    def outcomes(self, request: OutcomesRequest) -> PushResponse:
+        received = OutcomesRequest.from_json(_wire(request.to_json()))
+        try:
+            response = self.server.outcomes(received, self.peer)
         except ServerCrashed as crash:
             raise TransportError("connection reset: server restarted") from crash
         return PushResponse.from_json(_wire(response.to_json()))
@@ -166,7 +175,7 @@ class FaultyTransport:
             raise TransportError("request timed out (still on its way)")
         if fault is Fault.CUT_BODY:
             keep = self.rng.randrange(len(request.mutations) + 1)
-            cut = PushRequest(request.client_id, request.mutations[:keep], request.protocol)
+            cut = replace(request, mutations=request.mutations[:keep])
             self.inner.push(cut)
             raise TransportError("connection cut mid-body")
         if fault is Fault.SERVER_RESTART:
@@ -186,6 +195,21 @@ class FaultyTransport:
             raise TransportError("response lost")
         if fault is Fault.KILL_APP and self.kill_app is not None:
             self.kill_app()
+        return response
+
+    def outcomes(self, request: OutcomesRequest) -> PushResponse:
+        fault = self._next_fault()
+        if fault is not None:
+            self.log.append(fault)
+        if fault in (Fault.LOSE_REQUEST, Fault.DELAY, Fault.SERVER_RESTART, Fault.CUT_BODY):
+            raise TransportError(f"outcomes failed: {fault}")
+        response = self.inner.outcomes(request)
+        if fault is Fault.DUPLICATE:
+            response = self.inner.outcomes(request)
+        if fault is Fault.LOSE_RESPONSE:
+            raise TransportError("outcomes lost")
+        if fault is Fault.KILL_APP and self.kill_app is not None:
+            self.kill_app()  # the app dies while settling them
         return response
 
     def pull(self, request: PullRequest) -> PullPage:

@@ -18,7 +18,15 @@ from datetime import datetime
 from ..client_store import EntryStatus, LocalRecord, OutboxEntry, Overlay, PhotoItem
 from ..errors import ReceiptConflict, SyncError
 from ..protocol import Status
-from ..server_store import ClientState, LoggedChange, NewChange, Receipt, Record
+from ..server_store import (
+    ClientState,
+    InboxDepth,
+    InboxRow,
+    LoggedChange,
+    NewChange,
+    Receipt,
+    Record,
+)
 
 
 class AppKilled(Exception):
@@ -40,6 +48,7 @@ class _ServerData:
     log: list[LoggedChange] = field(default_factory=list)
     counter: int = 0
     min_retained: int = 0
+    inbox: dict[tuple[str, int], InboxRow] = field(default_factory=dict)
 
 
 class MemoryServerTx:
@@ -53,6 +62,8 @@ class MemoryServerTx:
         self.prune_before: datetime | None = None
         self.prune_receipts_before: datetime | None = None
         self.dead = False  # the server "died" inside it: it can never commit
+        self.inbox_new: dict[tuple[str, int], InboxRow] = {}
+        self.inbox_gone: set[tuple[str, int]] = set()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -91,6 +102,59 @@ class MemoryServerTx:
     def get_record(self, collection: str, id: str) -> Record | None:
         key = (collection, id)
         return self.records.get(key) or self._d.records.get(key)
+
+    # the inbox: what this transaction sees is the committed rows, its own added, less its
+    # own deleted; a client "lock" is the store's set of clients an applier holds
+
+    def _inbox(self, client_id: str) -> list[InboxRow]:
+        rows = {k: r for k, r in self._d.inbox.items() if k[0] == client_id}
+        rows.update({k: r for k, r in self.inbox_new.items() if k[0] == client_id})
+        return [r for k, r in sorted(rows.items()) if k not in self.inbox_gone]
+
+    def peek_client(self, client_id: str) -> ClientState | None:
+        return self.clients.get(client_id) or self._d.clients.get(client_id)
+
+    def claim_client(self, client_id: str) -> ClientState | None:
+        state = self.peek_client(client_id)
+        if state is None:
+            return None
+        if self._store is not None and not self._store._claim(self, client_id):
+            return None  # another transaction applies this client now
+        return state
+
+    def inbox_top(self, client_id: str) -> int:
+        rows = self._inbox(client_id)
+        return rows[-1].seq if rows else 0
+
+    def inbox_seqs(self, client_id: str, low: int, high: int) -> set[int]:
+        return {r.seq for r in self._inbox(client_id) if low <= r.seq <= high}
+
+    def put_inbox(self, rows: Sequence[InboxRow]) -> None:
+        for row in rows:
+            self.inbox_new[(row.client_id, row.seq)] = row
+            self.inbox_gone.discard((row.client_id, row.seq))
+
+    def inbox_rows(self, client_id: str, limit: int) -> list[InboxRow]:
+        return self._inbox(client_id)[:limit]
+
+    def drop_inbox(self, client_id: str, upto: int) -> None:
+        for row in self._inbox(client_id):
+            if row.seq <= upto:
+                self.inbox_gone.add((client_id, row.seq))
+
+    def inbox_clients(self, limit: int) -> list[tuple[str, str]]:
+        first: dict[str, InboxRow] = {}
+        for key, row in sorted(self._d.inbox.items(), key=lambda kv: kv[1].received_at):
+            first.setdefault(key[0], row)
+        return [(c, r.owner) for c, r in first.items()][:limit]
+
+    def inbox_depth(self) -> list[InboxDepth]:
+        out = []
+        for client_id in sorted({k[0] for k in self._d.inbox}):
+            rows = self._inbox(client_id)
+            out.append(InboxDepth(client_id, rows[0].owner, len(rows), rows[0].seq,
+                                  min(r.received_at for r in rows)))  # fmt: skip
+        return out
 
     def put_record(self, record: Record) -> None:
         self.records[(record.collection, record.id)] = record
@@ -159,6 +223,21 @@ class MemoryServerStore:
         self._d = _ServerData()
         self._lock = threading.Lock()
         self._crash_in: int | None = None
+        self._claimed: dict[str, MemoryServerTx] = {}  # client id -> the applier's open tx
+
+    def _claim(self, tx: MemoryServerTx, client_id: str) -> bool:
+        """``FOR UPDATE SKIP LOCKED`` in memory: one transaction at a time applies a client."""
+        with self._lock:
+            holder = self._claimed.get(client_id)
+            if holder is not None and holder is not tx:
+                return False
+            self._claimed[client_id] = tx
+            return True
+
+    def _release(self, tx: MemoryServerTx) -> None:
+        with self._lock:
+            for client_id in [c for c, t in self._claimed.items() if t is tx]:
+                del self._claimed[client_id]
 
     def crash_after(self, commits: int) -> None:
         """Arm a fault: after ``commits`` more commits or finished mutations (savepoints) the
@@ -171,8 +250,11 @@ class MemoryServerStore:
     @contextmanager
     def transaction(self) -> Iterator[MemoryServerTx]:
         tx = MemoryServerTx(self._d, self)
-        yield tx
-        self._commit(tx)
+        try:
+            yield tx
+            self._commit(tx)
+        finally:
+            self._release(tx)
 
     def _crash_point(self, tx: MemoryServerTx) -> None:
         """Count down an armed crash; when it fires, ``tx`` dies with the server."""
@@ -193,6 +275,11 @@ class MemoryServerStore:
             d = self._d
             if any(key in d.receipts for key in tx.receipts):
                 raise ReceiptConflict("receipt written concurrently")
+            if any(key in d.inbox for key in tx.inbox_new):
+                raise ReceiptConflict("inbox row written concurrently")
+            d.inbox.update(tx.inbox_new)
+            for key in tx.inbox_gone:
+                d.inbox.pop(key, None)
             d.clients.update(tx.clients)
             d.receipts.update(tx.receipts)
             d.records.update(tx.records)
@@ -215,6 +302,13 @@ class MemoryServerStore:
     # inspection helpers for tests
     def receipts(self) -> dict[tuple[str, int], Receipt]:
         return dict(self._d.receipts)
+
+    def inbox(self) -> dict[tuple[str, int], InboxRow]:
+        return dict(self._d.inbox)
+
+    def lose_inbox(self) -> None:
+        """Test fault: the server restored from a backup taken before these were received."""
+        self._d.inbox.clear()
 
     def records(self) -> dict[tuple[str, str], Record]:
         return dict(self._d.records)
@@ -278,8 +372,15 @@ class MemoryClientTx:
     def delete_outbox(self, seq: int) -> None:
         self.d.outbox.pop(seq, None)
 
-    def outbox(self, status: EntryStatus, limit: int) -> list[OutboxEntry]:
-        return [e for _, e in sorted(self.d.outbox.items()) if e.status is status][:limit]
+    def set_status(self, seqs: Sequence[int], status: EntryStatus) -> None:
+        for seq in seqs:
+            entry = self.d.outbox.get(seq)
+            if entry is not None:
+                self.d.outbox[seq] = replace(entry, status=status)
+
+    def outbox(self, status: EntryStatus, limit: int, after: int = 0) -> list[OutboxEntry]:
+        entries = sorted(self.d.outbox.items())
+        return [e for s, e in entries if e.status is status and s > after][:limit]
 
     def count_outbox(self, status: EntryStatus) -> int:
         return sum(1 for e in self.d.outbox.values() if e.status is status)

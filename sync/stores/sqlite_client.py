@@ -84,6 +84,11 @@ MIGRATIONS: list[str] = [
     DELETE FROM meta WHERE substr(key, 1, 6) = 'photo:';
     DROP TABLE IF EXISTS schema_version
     """,
+    # 3: outbox entries may have the status 'sent' (the server's inbox has them, protocol
+    #    rule D-8); no table changes, but an older app must refuse the file, not misread it
+    """
+    UPDATE meta SET value = value WHERE key = 'client_id'
+    """,
 ]
 
 
@@ -185,9 +190,18 @@ class SqliteClientTx:
     def delete_outbox(self, seq: int) -> None:
         self.db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
 
-    def outbox(self, status: EntryStatus, limit: int) -> list[OutboxEntry]:
+    def set_status(self, seqs: Sequence[int], status: EntryStatus) -> None:
+        for i in range(0, len(seqs), 500):  # (SQLite's bound-parameter limit)
+            part = list(seqs[i : i + 500])
+            self.db.execute(
+                f"UPDATE outbox SET status = ? WHERE seq IN ({', '.join('?' * len(part))})",
+                [status.value, *part],
+            )
+
+    def outbox(self, status: EntryStatus, limit: int, after: int = 0) -> list[OutboxEntry]:
         rows = self.db.execute(
-            "SELECT * FROM outbox WHERE status = ? ORDER BY seq LIMIT ?", (status.value, limit)
+            "SELECT * FROM outbox WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (status.value, after, limit),
         )
         return [_entry(r) for r in rows]
 

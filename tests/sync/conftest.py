@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import HealthCheck, settings
 
+from shared_models.errors import CgtError
 from sync.client import SyncClient
 from sync.client_store import ClientStore
 from sync.server import SyncServer
@@ -41,12 +42,21 @@ class World:
         self.clock = FixedClock(START)
         self.registry = domain.registry()
         self.store = MemoryServerStore()
-        self.server = SyncServer(self.store, self.registry, self.clock)
+        # who may still sync, for the inbox's applier (a key missing: the account is gone)
+        self.peers: dict[str, Peer | CgtError] = {}
+        self.server = SyncServer(self.store, self.registry, self.clock, self.peer_of)
+
+    def peer_of(self, key: str) -> Peer | CgtError:
+        return self.peers.get(key) or CgtError("account_disabled")
+
+    def join(self, peer: Peer) -> Peer:
+        self.peers.setdefault(peer.key, peer)
+        return peer
 
     def device(
         self, name: str, peer: Peer, store: ClientStore | None = None, **options: object
     ) -> tuple[SyncClient, LoopbackTransport]:
-        transport = LoopbackTransport(self.server, peer)
+        transport = LoopbackTransport(self.server, self.join(peer))
         client = SyncClient(
             store or MemoryClientStore(),
             transport,

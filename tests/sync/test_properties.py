@@ -36,6 +36,7 @@ from sync.testkit import (
     LoopbackTransport,
     MemoryClientStore,
     SequentialIds,
+    ServerCrashed,
 )
 
 from . import domain
@@ -44,6 +45,14 @@ from .conftest import SYNC_SETTINGS, World
 KINDS = ["open", "note", "close", "move", "sync", "sync", "kill", "fix", "discard", "prune"]
 ACTIONS = st.lists(
     st.tuples(st.sampled_from(KINDS), st.integers(0, 3), st.integers(0, 1000)), max_size=45
+)
+# With deferred pushes (rule D-1) the server's applier is one more actor: it runs now (and
+# may die with the server mid-way, rows left in the inbox), or the server loses its inbox
+# (restored from a backup taken before those pushes): the devices must send them again.
+DEFERRED_KINDS = [*KINDS, "apply", "apply", "lose"]
+DEFERRED_ACTIONS = st.lists(
+    st.tuples(st.sampled_from(DEFERRED_KINDS), st.integers(0, 3), st.integers(0, 1000)),
+    max_size=45,
 )
 GRIDS = ["A", "B"]
 
@@ -70,6 +79,7 @@ class Device:
     faulty: FaultyTransport
     world: World
     ids: SequentialIds
+    defer: bool = False
     client: SyncClient = field(init=False)
     intended: set[int] = field(default_factory=set)
     resolved: set[int] = field(default_factory=set)
@@ -88,10 +98,13 @@ class Device:
             self.ids,
             batch_size=3,
             page_limit=4,
+            defer=self.defer,
         )
 
 
-def make_devices(world: World, seed: int, store_kind: str, tmp: Path) -> list[Device]:
+def make_devices(
+    world: World, seed: int, store_kind: str, tmp: Path, defer: bool = False
+) -> list[Device]:
     peers = [
         ("a1", domain.inspector("insp-a1", "A"), "A"),
         ("a2", domain.inspector("insp-a2", "A"), "A"),
@@ -107,9 +120,11 @@ def make_devices(world: World, seed: int, store_kind: str, tmp: Path) -> list[De
         else:
             store = SqliteClientStore(tmp / f"{name}-{seed}.sqlite3")
             kill = None
-        loop = SpyLoopback(world.server, peer)
+        loop = SpyLoopback(world.server, world.join(peer))
         faulty = FaultyTransport(loop, random.Random(seed * 10 + i), rate=0.5, kill_app=kill)
-        devices.append(Device(name, peer, grid, store, faulty, world, SequentialIds(name)))
+        devices.append(
+            Device(name, peer, grid, store, faulty, world, SequentialIds(name), defer=defer)
+        )
     return devices
 
 
@@ -155,12 +170,29 @@ def act(world: World, dev: Device, kind: str, p: int, counter: list[int]) -> Non
     elif kind == "prune":
         world.clock.advance(days=40)
         prune(world.store, world.clock(), timedelta(days=30))
+    elif kind == "apply":
+        if p % 3 == 0:  # the server restarts while applying: rows stay in the inbox
+            world.store.crash_after(p % 7)
+        try:
+            world.server.apply_inbox(limit=1 + p % 4)
+        except ServerCrashed:
+            pass
+        finally:
+            world.store.crash_after_cancel()
+    elif kind == "lose":
+        world.store.lose_inbox()
     world.clock.advance(minutes=1)
 
 
-def run(actions: list[tuple[str, int, int]], seed: int, store_kind: str, tmp: Path) -> None:
+def run(
+    actions: list[tuple[str, int, int]],
+    seed: int,
+    store_kind: str,
+    tmp: Path,
+    defer: bool = False,
+) -> None:
     world = World()
-    devices = make_devices(world, seed, store_kind, tmp)
+    devices = make_devices(world, seed, store_kind, tmp, defer)
     counter = [0]
     for kind, d, p in actions:
         dev = devices[d]
@@ -174,9 +206,11 @@ def run(actions: list[tuple[str, int, int]], seed: int, store_kind: str, tmp: Pa
         dev.faulty.rate = 0.0
         dev.faulty.deliver_held()
         dev.restart()
-    for _ in range(2):
+    for _ in range(2 if not defer else 4):  # deferred: push, apply, collect (and resend)
         for dev in devices:
             assert dev.client.sync().ok
+        world.server.apply_inbox()  # the final drain
+    assert not world.store.inbox()
     check(world, devices)
     for dev in devices:
         if isinstance(dev.store, SqliteClientStore):
@@ -191,7 +225,7 @@ def check(world: World, devices: list[Device]) -> None:
     assert {t.split("#")[0] for t in tags} <= known_clients
     for dev in devices:
         client = dev.client
-        assert client.waiting() == []
+        assert client.waiting() == [] and client.sent() == []
         attention = {e.seq: e for e in client.needs_attention()}
         assert not attention.keys() & dev.resolved
         for seq in dev.intended - dev.resolved:
@@ -237,3 +271,28 @@ def test_long_fixed_scenarios_with_every_fault(seed: int) -> None:
     rng = random.Random(seed)
     actions = [(rng.choice(KINDS), rng.randrange(4), rng.randrange(1000)) for _ in range(400)]
     run(actions, seed, "memory", Path("."))
+
+
+@SYNC_SETTINGS
+@given(actions=DEFERRED_ACTIONS, seed=st.integers(0, 2**16))
+def test_the_same_holds_with_deferred_pushes(
+    actions: list[tuple[str, int, int]], seed: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    run(actions, seed, "memory", Path("."), defer=True)
+
+
+@settings(SYNC_SETTINGS, max_examples=12)
+@given(actions=DEFERRED_ACTIONS, seed=st.integers(0, 2**16))
+def test_deferred_pushes_on_the_phones_sqlite_store(
+    actions: list[tuple[str, int, int]], seed: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    run(actions, seed, "sqlite", tmp_path_factory.mktemp("devices"), defer=True)
+
+
+@pytest.mark.parametrize("seed", [42, 7, 2026, 11_16, 9_999])
+def test_long_fixed_scenarios_with_deferred_pushes(seed: int) -> None:
+    rng = random.Random(seed)
+    actions = [
+        (rng.choice(DEFERRED_KINDS), rng.randrange(4), rng.randrange(1000)) for _ in range(400)
+    ]
+    run(actions, seed, "memory", Path("."), defer=True)

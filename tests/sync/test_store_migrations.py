@@ -63,8 +63,8 @@ def test_a_first_release_file_is_migrated_with_everything_kept(tmp_path: Path) -
     path = tmp_path / "device.sqlite3"
     first_release_file(path)
     store = SqliteClientStore(path)
-    assert store.schema_version() == len(MIGRATIONS) == 2
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.schema_version() == len(MIGRATIONS) == 3
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3
     tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "schema_version" not in tables and "photos" in tables
     with store.transaction() as tx:
@@ -99,7 +99,7 @@ def test_a_first_release_file_is_migrated_with_everything_kept(tmp_path: Path) -
     store.close()
     again = SqliteClientStore(path)  # opening a migrated file changes nothing
     with again.transaction() as tx:
-        assert again.schema_version() == 2 and len(tx.photos()) == 2
+        assert again.schema_version() == 3 and len(tx.photos()) == 2
     again.close()
 
 
