@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
