@@ -33,6 +33,10 @@ class Defaults:
     # log (removals included) and the receipts of applied mutations are kept.
     SYNC_RETENTION_DAYS = 30
     SYNC_RECEIPT_RETENTION_DAYS = 30
+    # Deferred pushes (docs/sync-protocol.md, rules D-*): each server process applies the
+    # sync inbox in a thread of its own (server.sync_applier). Off, nothing applies it but
+    # `flask cgt sync-inbox --apply` (tests drive it explicitly).
+    SYNC_INBOX_APPLIER = True
     TIMEZONE = "Asia/Shanghai"
     # Working calendar used for deadlines counted in working hours (工作时).
     WORK_CALENDAR: dict[str, Any] = {

@@ -34,15 +34,25 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from sync import jsoncodec
 from sync.errors import ReceiptConflict, SyncError, TransactionLost
 from sync.protocol import Change, Op, RawJson, Status
-from sync.server_store import ClientState, LoggedChange, NewChange, Receipt, Record
+from sync.server_store import (
+    ClientState,
+    InboxDepth,
+    InboxRow,
+    LoggedChange,
+    NewChange,
+    Receipt,
+    Record,
+)
 
 from .models.sync import (
     SyncChange,
     SyncChangeTag,
     SyncClientRow,
     SyncCounter,
+    SyncInbox,
     SyncMeta,
     SyncReceipt,
     SyncRecord,
@@ -106,6 +116,38 @@ _DELETE_RECORD_TAGS = delete(_RT).where(
     _RT.c.id == bindparam("k_id"),
 )
 _INSERT_CHANGES = Prepared(insert(SyncChange.__table__))
+
+# The inbox of deferred pushes (docs/sync-protocol.md, rules D-*)
+_I = SyncInbox.__table__
+_CL = SyncClientRow.__table__
+_INSERT_INBOX = Prepared(insert(_I))
+_INBOX_TOP = Prepared(select(func.max(_I.c.seq)).where(_I.c.client_id == bindparam("c")))
+_INBOX_SEQS = Prepared(
+    select(_I.c.seq).where(
+        _I.c.client_id == bindparam("c"), _I.c.seq >= bindparam("lo"), _I.c.seq <= bindparam("hi")
+    )
+)
+_INBOX_ROWS = Prepared(
+    select(_I.c.seq, _I.c.owner, _I.c.name, _I.c.args, _I.c.base_version, _I.c.received_at)
+    .where(_I.c.client_id == bindparam("c"))
+    .order_by(_I.c.seq)
+    .limit(bindparam("lim"))
+)
+_DROP_INBOX = Prepared(
+    delete(_I).where(_I.c.client_id == bindparam("c"), _I.c.seq <= bindparam("upto"))
+)
+_PEEK_CLIENT = select(_CL.c.owner, _CL.c.last_seq).where(_CL.c.client_id == bindparam("c"))
+# PostgreSQL: another process applying this client holds its row; skip it (rule D-5)
+_CLAIM_CLIENT_PG = _PEEK_CLIENT.with_for_update(skip_locked=True)
+# SQLite: a write first takes the database's write lock, so what is read next is current
+_CLAIM_CLIENT_SQLITE = (
+    update(_CL).where(_CL.c.client_id == bindparam("c")).values(last_seq=_CL.c.last_seq)
+)
+_RECEIPTS = select(SyncReceipt.__table__).where(
+    SyncReceipt.__table__.c.client_id == bindparam("c"),
+    SyncReceipt.__table__.c.seq >= bindparam("lo"),
+    SyncReceipt.__table__.c.seq <= bindparam("hi"),
+)
 _INSERT_CHANGE_TAGS = Prepared(insert(SyncChangeTag.__table__))
 
 
@@ -252,10 +294,11 @@ class SqlServerTx:
     def get_receipts(self, client_id: str, seqs: Sequence[int]) -> dict[int, Receipt]:
         if not seqs:
             return {}
-        t = SyncReceipt.__table__
-        rows = self.session.execute(
-            select(t).where(t.c.client_id == client_id, t.c.seq.in_(list(seqs)))
+        wanted = set(seqs)  # a range seek (a request's numbers follow each other), filtered
+        found = self.session.execute(
+            _RECEIPTS, {"c": client_id, "lo": min(wanted), "hi": max(wanted)}
         )
+        rows = [r for r in found if r.seq in wanted]
         return {
             r.seq: Receipt(
                 r.client_id,
@@ -294,6 +337,86 @@ class SqlServerTx:
             self.session.execute(insert(SyncReceipt.__table__), rows)
         except IntegrityError as error:
             raise ReceiptConflict(f"{receipts[0].client_id} #{receipts[0].seq}…") from error
+
+    # ------------------------------------------------------------ the inbox
+
+    def peek_client(self, client_id: str) -> ClientState | None:
+        row = self.session.execute(_PEEK_CLIENT, {"c": client_id}).first()
+        return None if row is None else ClientState(row.owner, row.last_seq)
+
+    def claim_client(self, client_id: str) -> ClientState | None:
+        if self._pg:
+            row = self.session.execute(_CLAIM_CLIENT_PG, {"c": client_id}).first()
+            return None if row is None else ClientState(row.owner, row.last_seq)
+        self.session.execute(_CLAIM_CLIENT_SQLITE, {"c": client_id})
+        return self.peek_client(client_id)
+
+    def inbox_top(self, client_id: str) -> int:
+        return int(_INBOX_TOP.scalar(self.session.connection(), {"c": client_id}) or 0)
+
+    def inbox_seqs(self, client_id: str, low: int, high: int) -> set[int]:
+        rows = _INBOX_SEQS.execute(
+            self.session.connection(), {"c": client_id, "lo": low, "hi": high}
+        )
+        return {r[0] for r in rows}
+
+    def put_inbox(self, rows: Sequence[InboxRow]) -> None:
+        if not rows:
+            return
+        dumps = jsoncodec.dumps
+        try:
+            _INSERT_INBOX.executemany(
+                self.session.connection(),
+                [
+                    {
+                        "client_id": r.client_id,
+                        "seq": r.seq,
+                        "owner": r.owner,
+                        "name": r.name,
+                        "args": dumps(r.args),
+                        "base_version": r.base_version,
+                        "received_at": r.received_at,
+                    }
+                    for r in rows
+                ],
+            )
+        except IntegrityError as error:
+            raise ReceiptConflict(f"{rows[0].client_id} #{rows[0].seq}… in the inbox") from error
+
+    def inbox_rows(self, client_id: str, limit: int) -> list[InboxRow]:
+        rows = _INBOX_ROWS.execute(self.session.connection(), {"c": client_id, "lim": limit})
+        loads = jsoncodec.loads
+        return [
+            InboxRow(client_id, seq, owner, name, loads(args), base, at)
+            for seq, owner, name, args, base, at in rows
+        ]
+
+    def drop_inbox(self, client_id: str, upto: int) -> None:
+        _DROP_INBOX.execute(self.session.connection(), {"c": client_id, "upto": upto})
+
+    def inbox_clients(self, limit: int) -> list[tuple[str, str]]:
+        first = func.min(_I.c.received_at)
+        rows = self.session.execute(
+            select(_I.c.client_id, _I.c.owner)
+            .group_by(_I.c.client_id, _I.c.owner)
+            .order_by(first, _I.c.client_id)
+            .limit(limit)
+        )
+        return [(r.client_id, r.owner) for r in rows]
+
+    def inbox_depth(self) -> list[InboxDepth]:
+        rows = self.session.execute(
+            select(
+                _I.c.client_id,
+                _I.c.owner,
+                func.count(),
+                func.min(_I.c.seq),
+                func.min(_I.c.received_at),
+            )
+            .group_by(_I.c.client_id, _I.c.owner)
+            .order_by(func.min(_I.c.received_at), _I.c.client_id)
+        )
+        return [InboxDepth(c, o, int(n), int(first), at) for c, o, n, first, at in rows]
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -20,7 +20,15 @@ from shared_models.errors import CgtError
 
 from . import jsoncodec
 from .errors import ProtocolError, TransportError, Unreachable
-from .protocol import PROTOCOL_VERSION, Json, PullPage, PullRequest, PushRequest, PushResponse
+from .protocol import (
+    PROTOCOL_VERSION,
+    Json,
+    OutcomesRequest,
+    PullPage,
+    PullRequest,
+    PushRequest,
+    PushResponse,
+)
 
 TIMEOUT = (5.0, 30.0)  # seconds: connect, read
 
@@ -61,7 +69,7 @@ class _Http:
 
 
 class HttpTransport(_Http):
-    """``sync.client.Transport`` over ``POST /api/sync/push`` and ``POST /api/sync/pull``."""
+    """``sync.client.Transport`` over ``POST /api/sync/push``, ``/pull`` and ``/outcomes``."""
 
     def _post(self, path: str, envelope: Json) -> Json:
         resp = self.call("POST", path, json=envelope)
@@ -77,6 +85,9 @@ class HttpTransport(_Http):
 
     def pull(self, request: PullRequest) -> PullPage:
         return PullPage.from_json(self._post("/api/sync/pull", request.to_json()))
+
+    def outcomes(self, request: OutcomesRequest) -> PushResponse:
+        return PushResponse.from_json(self._post("/api/sync/outcomes", request.to_json()))
 
 
 _APP_REFUSED = frozenset({401, 403, 426})  # not the photo's fault: the app must act

@@ -92,6 +92,7 @@ def app(db_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Flask]:
             "ARGON2_TIME_COST": 1,
             "ARGON2_MEMORY_COST": 1024,
             "OTP_RESEND_SECONDS": 60,
+            "SYNC_INBOX_APPLIER": False,  # tests apply the sync inbox explicitly (drain)
         }
     )
     from server.db import database

@@ -13,10 +13,11 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask.views import MethodView
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from shared_models.enums import Role
 from sync.errors import SyncError
-from sync.protocol import PullRequest, PushRequest
+from sync.protocol import OutcomesRequest, PullRequest, PushRequest
 from sync.server import SyncServer
 from sync.server import pull as sync_pull
 from sync.server_store import Peer
@@ -24,6 +25,7 @@ from sync.server_store import Peer
 from ..db import database, session
 from ..models import GridCell
 from ..services.actor import Actor
+from ..sync_applier import InboxApplier, peer_of
 from ..sync_handlers import Caller, registry
 from ..sync_publish import DISPATCHERS, PUBLIC, install
 from ..sync_store import SqlServerStore
@@ -36,15 +38,18 @@ blp = Blueprint("sync", __name__, url_prefix="/api/sync", description="Offline s
 _ENVELOPE = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
-def audiences(actor: Actor) -> frozenset[str]:
-    """The audience tags of a user: what their phone may pull (rule L-3)."""
+def audiences(actor: Actor, s: Session | None = None) -> frozenset[str]:
+    """The audience tags of a user: what their phone may pull (rule L-3); read in ``s``, by
+    default the request's session."""
     tags = {f"user:{actor.id}", PUBLIC}
     if actor.role in (Role.DISPATCHER, Role.ADMIN):
         tags.add(DISPATCHERS)
     elif actor.role is Role.HANDLER and actor.department_id is not None:
         tags.add(f"dept:{actor.department_id}")
     elif actor.role is Role.INSPECTOR:
-        grids = session().scalars(select(GridCell.code).where(GridCell.inspector_id == actor.id))
+        grids = (s or session()).scalars(
+            select(GridCell.code).where(GridCell.inspector_id == actor.id)
+        )
         tags.update(f"grid:{code}" for code in grids)
     return frozenset(tags)
 
@@ -72,9 +77,28 @@ class Push(MethodView):
 
         The answer lists a result per mutation in seq order (applied, duplicate or refused);
         mutations without a result are still waiting and must be sent again (rule P-5).
+        With ``"defer": true`` (up to 1,000 mutations) new mutations are only stored in the
+        server's inbox and answered ``received``; their outcomes come from
+        ``/api/sync/outcomes`` once the server has applied them (rules D-1 … D-9).
         """
         push = PushRequest.from_json(_body())
         return jsonify(engine().push(push, peer()).to_json())
+
+
+@blp.route("/outcomes")
+class Outcomes(MethodView):
+    @requires()
+    @blp.doc(requestBody=_ENVELOPE)
+    @blp.response(200)
+    def post(self) -> Response:
+        """What became of mutations this device's deferred pushes left in the inbox
+
+        Only the caller's own client id (403 otherwise): per asked seq the receipt's answer
+        (applied with its changes, or refused with the reason), ``received`` while it still
+        waits, or no result when the server does not hold it (the device sends it again).
+        """
+        asked = OutcomesRequest.from_json(_body())
+        return jsonify(engine().outcomes(asked, peer()).to_json())
 
 
 @blp.route("/pull")
@@ -91,6 +115,14 @@ class Pull(MethodView):
         # in one pass, each record's stored JSON text spliced in as it is.
         page = sync_pull(SqlServerStore(session), pull, who)
         return Response(page.encode(), mimetype="application/json")
+
+
+@blp.before_request
+def _applier_runs() -> None:
+    """This process's inbox applier runs (a restarted process finds rows left behind)."""
+    applier = current_app.extensions.get("cgt_sync_applier")
+    if applier is not None:
+        applier.ensure_started()
 
 
 @blp.before_request
@@ -127,4 +159,10 @@ def init_app(app: Flask) -> None:
     db = database(app)
     install(db.factory, app.config["CLOCK"])
     store = SqlServerStore(db.factory)
-    app.extensions["cgt_sync"] = SyncServer(store, registry(), lambda: app.config["CLOCK"]())
+    server = SyncServer(
+        store, registry(), lambda: app.config["CLOCK"](), lambda key: peer_of(app, key)
+    )
+    applier = InboxApplier(app, server, bool(app.config.get("SYNC_INBOX_APPLIER", True)))
+    server.on_received = applier.received
+    app.extensions["cgt_sync"] = server
+    app.extensions["cgt_sync_applier"] = applier

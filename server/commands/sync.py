@@ -98,3 +98,22 @@ def sync_prune(days: float | None, receipt_days: float | None) -> None:
         f"before {oldest} resync fully; {uploads} expired photo uploads removed; "
         f"{indexed} changed cases indexed for search"
     )
+
+
+@cgt.command("sync-inbox")
+@click.option("--apply", "apply_now", is_flag=True, help="apply everything in it now")
+def sync_inbox(apply_now: bool) -> None:
+    """Show the deferred pushes waiting in the sync inbox, per device; --apply applies them
+    (what each server process's applier thread does by itself, SYNC_INBOX_APPLIER)."""
+    applied = 0
+    if apply_now:
+        applied = current_app.extensions["cgt_sync_applier"].drain()
+    with SqlServerStore(database().factory).transaction() as tx:
+        depth = tx.inbox_depth()
+    now = clock.now()
+    if apply_now:
+        click.echo(f"sync-inbox: {applied} mutations applied")
+    click.echo(f"sync-inbox: {sum(d.rows for d in depth)} mutations waiting, {len(depth)} devices")
+    for d in depth:
+        age = (now - d.oldest).total_seconds()
+        click.echo(f"  {d.client_id}  {d.owner}  {d.rows} from #{d.first_seq}, oldest {age:.0f} s")

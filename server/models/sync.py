@@ -123,3 +123,19 @@ class SyncRecordTag(Base):
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
     collection: Mapped[str] = mapped_column(String(32), primary_key=True)
     record_id: Mapped[str] = mapped_column("id", String(64), primary_key=True)
+
+
+class SyncInbox(Base):
+    """Deferred mutations received and not yet applied (rules D-2, D-5): written in one
+    statement by a deferred push, deleted by the applier in the transaction that writes
+    their receipts. ``args`` is the JSON text as received (orjson), decoded only to apply."""
+
+    __tablename__ = "sync_inbox"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    args: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int | None] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.db import Database
 from server.models import Base
-from server.models.sync import SyncRecord
+from server.models.sync import SyncInbox, SyncRecord
 from server.sync_store import SqlServerStore
 from sync.server import SyncServer
 from sync.server_store import Record
@@ -35,6 +35,23 @@ class InspectableStore(SqlServerStore):
                 for r in s.scalars(select(SyncRecord))
             }
 
+    def inbox(self) -> dict[tuple[str, int], SyncInbox]:
+        with self.factory() as s:
+            return {(r.client_id, r.seq): r for r in s.scalars(select(SyncInbox))}
+
+    def lose_inbox(self) -> None:
+        """The server restored from a backup taken before these were received."""
+        from sqlalchemy import delete
+
+        with self.factory() as s, s.begin():
+            s.execute(delete(SyncInbox))
+
+    def receipts(self) -> dict[tuple[str, int], object]:
+        from server.models.sync import SyncReceipt
+
+        with self.factory() as s:
+            return {(r.client_id, r.seq): r for r in s.scalars(select(SyncReceipt))}
+
 
 class SqlWorld(World):
     """The engine's test world with its server on the SQL store."""
@@ -43,7 +60,7 @@ class SqlWorld(World):
         super().__init__()
         self.db = db
         self.store = InspectableStore(db.factory)  # type: ignore[assignment]
-        self.server = SyncServer(self.store, self.registry, self.clock)
+        self.server = SyncServer(self.store, self.registry, self.clock, self.peer_of)
 
 
 @pytest.fixture

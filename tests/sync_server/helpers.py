@@ -12,7 +12,14 @@ from flask.testing import FlaskClient
 from sync.case_mutations import registry
 from sync.client import SyncClient
 from sync.errors import ProtocolError, TransportError
-from sync.protocol import Mutation, PullPage, PullRequest, PushRequest, PushResponse
+from sync.protocol import (
+    Mutation,
+    OutcomesRequest,
+    PullPage,
+    PullRequest,
+    PushRequest,
+    PushResponse,
+)
 from sync.testkit import MemoryClientStore
 from tests.api.case_helpers import report_body
 
@@ -40,8 +47,13 @@ class FlaskTransport:
     def pull(self, request: PullRequest) -> PullPage:
         return PullPage.from_json(self._post("/api/sync/pull", request.to_json()))
 
+    def outcomes(self, request: OutcomesRequest) -> PushResponse:
+        return PushResponse.from_json(self._post("/api/sync/outcomes", request.to_json()))
 
-def device(app: Flask, client: FlaskClient, headers: dict[str, str]) -> SyncClient:
+
+def device(
+    app: Flask, client: FlaskClient, headers: dict[str, str], defer: bool = False
+) -> SyncClient:
     n = next(_devices)
     ids = (f"dev{n}-{i}" for i in itertools.count(1))
     return SyncClient(
@@ -50,6 +62,7 @@ def device(app: Flask, client: FlaskClient, headers: dict[str, str]) -> SyncClie
         registry(),
         app.config["CLOCK"],
         lambda: next(ids),
+        defer=defer,
     )
 
 

@@ -1,0 +1,146 @@
+"""The applier of deferred pushes: a thread in each server process that applies the sync
+inbox (docs/sync-protocol.md, rules D-5 and D-9; docs/operations.md, "The sync inbox").
+
+A deferred push only stores its mutations in ``sync_inbox`` and answers ``received``; this
+thread applies them right behind, through the engine's ``apply_inbox`` (the same handlers,
+receipts and change log as a plain push, as the user who pushed them, looked up now). It is
+started and stopped like the SQLite maintenance thread (``server.db.WalCheckpointer``): the
+first sync request of a process starts it (a fork starts its own), a deferred push that put
+rows in the inbox wakes it, and it also looks every ``POLL`` seconds, for rows a crashed or
+restarted process left behind. After a wake it waits until pushes have been quiet for
+``QUIET`` seconds (at most ``MAX_WAIT``): a device's burst of pushes is received first and
+applied in long runs. A store failure leaves the rows in place and the thread backs off
+(``BACKOFF_MAX``). On PostgreSQL with several processes a client's inbox is applied by one
+process at a time (its ``sync_clients`` row, ``FOR UPDATE SKIP LOCKED``).
+
+Tests never depend on the thread: they turn it off (``SYNC_INBOX_APPLIER = False``) and
+call :meth:`InboxApplier.drain`, or ``flask cgt sync-inbox --apply``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from flask import Flask
+from sqlalchemy import select
+
+from shared_models.enums import Role
+from shared_models.errors import CgtError
+from sync.errors import SyncError
+from sync.server import SyncServer
+from sync.server_store import Peer
+
+from .db import database
+from .models import User
+from .services.actor import Actor
+
+log = logging.getLogger(__name__)
+
+
+def peer_of(app: Flask, key: str) -> Peer | CgtError:
+    """The Peer of ``key`` ("user:<id>") as the user is now, for the applier; a user who is
+    gone or disabled since they pushed gets ``account_disabled`` (their mutations are
+    refused with it, rule D-5). Needs an app context (the case settings)."""
+    from .api.context import case_ctx
+    from .api.sync import audiences
+    from .sync_handlers import Caller
+
+    kind, _, raw = key.partition(":")
+    if kind != "user" or not raw.isdigit():
+        return CgtError("account_disabled")
+    with database(app).session() as s:
+        user = s.execute(
+            select(User.id, User.role, User.department_id, User.display_name, User.active).where(
+                User.id == int(raw)
+            )
+        ).first()
+        if user is None or not user.active:
+            return CgtError("account_disabled")
+        actor = Actor(user.id, Role(user.role), user.department_id, user.display_name)
+        tags = audiences(actor, s)
+    return Peer(key, tags, Caller(actor, case_ctx()))
+
+
+class InboxApplier:
+    POLL = 5.0  # seconds between looks for rows nobody woke it for
+    QUIET = 0.05  # seconds without a deferred push before it applies
+    MAX_WAIT = 1.0  # ... but no longer than this after the first wake
+    BACKOFF_MAX = 60.0  # seconds, after store failures in a row
+
+    def __init__(self, app: Flask, server: SyncServer, enabled: bool = True) -> None:
+        self.app = app
+        self.server = server
+        self.enabled = enabled
+        self.failures = 0
+        self.applied = 0  # mutations receipted by this process's thread
+        self._last_push = 0.0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def received(self) -> None:
+        """A deferred push committed rows to the inbox (``SyncServer.on_received``)."""
+        self._last_push = time.monotonic()
+        self.ensure_started()
+        self._wake.set()
+
+    def ensure_started(self) -> None:
+        """Start this process's thread unless it runs (cheap: called by sync requests)."""
+        if not self.enabled or self._pid == os.getpid() or self._stop.is_set():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self.thread = threading.Thread(target=self._run, name="cgt-sync-applier", daemon=True)
+            self.thread.start()
+
+    def drain(self) -> int:
+        """Apply everything in the inbox now, in this thread; the mutations receipted."""
+        with self.app.app_context():
+            return self.server.apply_inbox()
+
+    def _run(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            if not first:
+                woke = self._wake.wait(self.POLL)
+                self._wake.clear()
+                if self._stop.is_set():
+                    return
+                if woke:
+                    self._quiet()
+            first = False  # a new process looks at once: rows a dead one left behind
+            try:
+                self.applied += self.drain()
+                self.failures = 0
+            except SyncError as error:  # the store failed: the rows wait, we back off
+                self._back_off(error)
+            except Exception as error:  # noqa: BLE001 (a bug must not end the thread)
+                log.exception("sync inbox applier failed")
+                self._back_off(error)
+
+    def _quiet(self) -> None:
+        """Wait until pushes have been quiet for QUIET seconds, at most MAX_WAIT."""
+        until = time.monotonic() + self.MAX_WAIT
+        while not self._stop.is_set():
+            now = time.monotonic()
+            left = min(self._last_push + self.QUIET, until) - now
+            if left <= 0:
+                return
+            self._stop.wait(left)
+
+    def _back_off(self, error: BaseException) -> None:
+        self.failures += 1
+        delay = min(self.BACKOFF_MAX, 2.0**self.failures)
+        log.warning("sync inbox: %s; next try in %.0f s", error, delay)
+        self._stop.wait(delay)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
