@@ -9,7 +9,13 @@ client: ``SyncClient`` on the phone's SQLite store (``sync.stores.sqlite_client`
 
 - **push**: a citizen's phone records N reports offline (~300 bytes of arguments each), then
   one ``sync()`` sends them all and applies the answers; mutations/s = N / that sync.
-  Target ≥ 15,000/s.
+  Target ≥ 15,000/s. ``--push-mode deferred`` (or ``both``, the default) does the same with
+  deferred pushes (docs/sync-protocol.md, rules D-*), on a server of its own: the device
+  pushes with ``defer`` in batches of ``MAX_DEFERRED``; the target's figure is N / the time
+  until the server has durably received every mutation (``SyncClient.push``: all answered
+  ``received``); beside it, the time from the same start until the server's applier thread
+  has applied all N and the device has settled every outcome (it syncs every
+  ``OUTCOME_POLL_S`` until none is left "sent").
 - **pull**: a new phone's first sync of a scope of N records (generated in bulk with
   ``bench.sync_gen`` in the shape the server publishes); records/s. Target ≥ 20,000/s.
 - **empty**: an inspector's sync when nothing new concerns them, at each server size (change
@@ -70,6 +76,9 @@ TEMPLATE_PHONE = "13900000001"
 PROFILE_PHONE = "13900000002"  # one SMS code per phone per minute: each part signs in apart
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("push", "pull", "empty", "memory")
+PUSH_MODES = ("applied", "deferred", "both")
+DEFERRED_PHONE = "13800000004"
+OUTCOME_POLL_S = 0.25  # the device asks for the outcomes this often (the second figure)
 
 
 # ---------------------------------------------------------------- sign-in and phones
@@ -99,12 +108,12 @@ def staff_token(base: str, username: str) -> str:
     return str(r.json()["access_token"])
 
 
-def phone(base: str, token: str, folder: Path) -> Any:
+def phone(base: str, token: str, folder: Path, defer: bool = False) -> Any:
     """A device: the engine's client on the phone's SQLite store, over requests."""
     from sync.case_mutations import registry
     from sync.client import SyncClient
     from sync.http import HttpTransport
-    from sync.protocol import MAX_PAGE, MAX_PUSH
+    from sync.protocol import MAX_DEFERRED, MAX_PAGE, MAX_PUSH
     from sync.stores.sqlite_client import SqliteClientStore
 
     store = SqliteClientStore(folder / f"device-{uuid.uuid4().hex[:8]}.sqlite3")
@@ -114,9 +123,10 @@ def phone(base: str, token: str, folder: Path) -> Any:
         registry(),
         lambda: datetime.now(UTC),
         lambda: str(uuid.uuid4()),
-        batch_size=MAX_PUSH,
+        batch_size=MAX_DEFERRED if defer else MAX_PUSH,
         page_limit=MAX_PAGE,
         prefetch=True,
+        defer=defer,
     )
 
 
@@ -177,6 +187,36 @@ def run_push(base: str, n: int, folder: Path, seed: int) -> dict[str, Any]:
     size = statistics.mean(len(json.dumps(b, ensure_ascii=False).encode()) for b in bodies)
     return {"n": n, "seconds": elapsed, "rate": n / elapsed, "record_rate": n / recorded,
             "bytes": size}  # fmt: skip
+
+
+def run_deferred_push(base: str, n: int, folder: Path, seed: int) -> dict[str, Any]:
+    """Deferred pushes: N / the time until all N are received (the target's figure), and
+    the time from the same start until all are applied and their outcomes settled."""
+    from sync.case_mutations import REPORT
+
+    device = phone(base, citizen_token(base, DEFERRED_PHONE), folder, defer=True)
+    assert device.sync().ok
+    bodies = report_args(n, seed + 1)
+    for args in bodies:
+        device.record(REPORT, args)
+    t0 = time.perf_counter()
+    done, refused, received = device.push()
+    t_received = time.perf_counter() - t0
+    assert (done, refused, received) == (0, 0, n), (done, refused, received)
+    polls = 0
+    while True:
+        outcome = device.sync()
+        polls += 1
+        counts = device.counts()
+        if outcome.ok and counts.received == 0 and counts.waiting == 0:
+            break
+        assert time.perf_counter() - t0 < 600, counts
+        time.sleep(OUTCOME_POLL_S)
+    t_settled = time.perf_counter() - t0
+    assert counts.needs_attention == 0 and counts.sent >= n, counts
+    device.store.close()
+    return {"n": n, "received_s": t_received, "rate": n / t_received,
+            "settled_s": t_settled, "settled_rate": n / t_settled, "polls": polls}  # fmt: skip
 
 
 def in_process_pushes(url: str, n: int, seed: int) -> tuple[Any, dict[str, str], list[Any]]:
@@ -537,9 +577,16 @@ def run_empty(engine: str, sizes: list[int], repeats: int, folder: Path) -> list
 def run_engine(engine: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"engine": engine}
     parts = set(args.parts.split(","))
+    if "push" in parts and args.push_mode in ("deferred", "both"):
+        with served(engine, "cgt_bench_sync_deferred") as (url, base):
+            out["deferred"] = r = run_deferred_push(base, args.push, folder, args.seed)
+            print(f"  {engine} deferred push: {r['n']} reports received in "
+                  f"{r['received_s']:.2f} s = {r['rate']:.0f} mutations/s; all applied and "
+                  f"their outcomes on the device after {r['settled_s']:.2f} s = "
+                  f"{r['settled_rate']:.0f}/s ({r['polls']} syncs)", flush=True)  # fmt: skip
     if parts & {"push", "pull", "memory"}:
         with served(engine, "cgt_bench_sync") as (url, base):
-            if "push" in parts:
+            if "push" in parts and args.push_mode in ("applied", "both"):
                 out["push"] = r = run_push(base, args.push, folder, args.seed)
                 print(f"  {engine} push: {r['n']} reports (~{r['bytes']:.0f} B) in "
                       f"{r['seconds']:.2f} s = {r['rate']:.0f} mutations/s "
@@ -583,6 +630,14 @@ def report(results: list[dict[str, Any]]) -> str:
             p = r["push"]
             rows.append([e, f"push {p['n']:,} offline reports", f"{p['rate']:.0f} mutations/s",
                          f"≥ {PUSH_TARGET:,.0f}", _verdict(p["rate"] >= PUSH_TARGET)])  # fmt: skip
+        if "deferred" in r:
+            p = r["deferred"]
+            rows.append([e, f"push {p['n']:,} offline reports, deferred: received",
+                         f"{p['rate']:.0f} mutations/s", f"≥ {PUSH_TARGET:,.0f}",
+                         _verdict(p["rate"] >= PUSH_TARGET)])  # fmt: skip
+            rows.append([e, "… until all applied and settled on the device",
+                         f"{p['settled_rate']:.0f} mutations/s ({p['settled_s']:.1f} s)",
+                         "(shown beside)", ""])  # fmt: skip
         if "pull" in r:
             p = r["pull"]
             rows.append([e, f"first pull of {p['n']:,} records", f"{p['rate']:.0f} records/s",
@@ -612,6 +667,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     p.add_argument("--parts", default=",".join(PARTS), help="comma list of " + ", ".join(PARTS))
     p.add_argument("--push", type=int, default=10_000, help="reports pushed")
+    p.add_argument("--push-mode", choices=PUSH_MODES, default="both",
+                   help="push applied in the request, deferred (received, applied behind), "
+                        "or both")  # fmt: skip
     p.add_argument("--pull", type=int, default=10_000, help="records in the pulled scope")
     p.add_argument("--pull-repeats", type=int, default=1, help="first pulls timed (median)")
     p.add_argument("--sizes", default="1000,1000000", help="server change rows, empty sync")
@@ -627,7 +685,8 @@ def main(argv: list[str] | None = None) -> int:
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     print(f"sync bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
     print("  server: gunicorn gthread 1 worker × 4 threads; device: SyncClient + SQLite store "
-          "(synchronous=FULL) + requests, batches of 100, pages of 500", flush=True)  # fmt: skip
+          "(synchronous=FULL) + requests, batches of 100 (deferred: 1,000), pages of 500",
+          flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cgt-bench-sync-") as tmp:
         results = [run_engine(e, args, Path(tmp)) for e in engines]
     print("\n" + report(results))

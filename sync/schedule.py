@@ -44,11 +44,16 @@ class SyncScheduler:
         interval: timedelta = timedelta(minutes=5),
         backoff: Backoff | None = None,
         min_gap: timedelta = timedelta(seconds=2),
+        outcome_delay: timedelta = timedelta(seconds=3),
     ) -> None:
         self.rng = rng
         self.interval = interval
         self.backoff = backoff or Backoff()
         self.min_gap = min_gap  # even on demand, attempts are at least this far apart
+        # entries the server received but has not decided (rule D-8): ask again this soon,
+        # doubling while they stay undecided, never later than ``interval``
+        self.outcome_delay = outcome_delay
+        self.outcome_polls = 0
         self.failures = 0
         self.running = False
         self.stopped = False  # the server wants a newer app: only a demand tries again
@@ -78,8 +83,17 @@ class SyncScheduler:
         self._last_start = now
         self._due = None
 
-    def finished(self, now: datetime, *, ok: bool, update_required: bool = False) -> None:
-        """Record an attempt's outcome; a trigger that came meanwhile keeps its earlier time."""
+    def finished(
+        self,
+        now: datetime,
+        *,
+        ok: bool,
+        update_required: bool = False,
+        outcomes_pending: bool = False,
+    ) -> None:
+        """Record an attempt's outcome; a trigger that came meanwhile keeps its earlier time.
+        ``outcomes_pending``: the device holds entries the server received and has not
+        decided yet; the next attempt comes soon (``outcome_delay``, doubling) to fetch them."""
         self.running = False
         if update_required:
             self.stopped = True
@@ -88,6 +102,12 @@ class SyncScheduler:
         if ok:
             self.failures = 0
             nxt = now + self.interval
+            if outcomes_pending:
+                soon = self.outcome_delay * 2 ** min(self.outcome_polls, 30)
+                nxt = now + min(self.interval, max(soon, self.min_gap))
+                self.outcome_polls += 1
+            else:
+                self.outcome_polls = 0
         else:
             self.failures += 1
             nxt = now + self.backoff.delay(self.failures, self.rng)

@@ -45,6 +45,7 @@ LATER = ("mobile.logic.device", "mobile.logic.my_reports", "mobile.logic.patrol"
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
+
 T = TypeVar("T")
 log = logging.getLogger("cgt.core")
 Listener = Callable[[SyncState], None]
@@ -202,7 +203,7 @@ class Core:
     def refresh_state(self) -> SyncState:
         if self.device is not None:
             counts = self.device.local.counts()
-            self._set_state(replace(self.state, waiting=counts.waiting,
+            self._set_state(replace(self.state, waiting=counts.waiting, sent=counts.received,
                                     attention=counts.needs_attention,
                                     last_success_at=counts.last_success_at))  # fmt: skip
         return self.state
@@ -281,7 +282,8 @@ class Core:
     def _synced(self, outcome: tuple[SyncReport, Any]) -> None:
         report, counts = outcome
         now = self.clock()
-        self.scheduler.finished(now, ok=report.ok, update_required=counts.update_required)
+        self.scheduler.finished(now, ok=report.ok, update_required=counts.update_required,
+                                outcomes_pending=counts.received > 0)  # fmt: skip
         online = report.ok or report.error != "transport"
         self._set_state(SyncState.of(counts, online=online, syncing=False))
         if report.pulled:

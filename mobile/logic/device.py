@@ -26,7 +26,7 @@ from sync.case_mutations import REPORT, registry
 from sync.client import SyncClient
 from sync.http import HttpPhotoTransport, HttpTransport
 from sync.photos import PhotoQueue
-from sync.protocol import PullPage, PullRequest, PushRequest, PushResponse
+from sync.protocol import OutcomesRequest, PullPage, PullRequest, PushRequest, PushResponse
 from sync.stores.sqlite_client import SqliteClientStore, SqliteClientTx
 
 from .photo_library import PhotoLibrary
@@ -88,16 +88,26 @@ class SyncTransport:
     def push(self, request: PushRequest) -> PushResponse:
         response: PushResponse = self.tokens.again(lambda: self.inner.push(request))
         reports = {m.seq: m.args.get("id") for m in request.mutations if m.name == REPORT}
+        self._remember(response, reports)
+        return response
+
+    def outcomes(self, request: OutcomesRequest) -> PushResponse:
+        """What became of pushes the server received (deferred, rule D-8): a report's
+        "same problem?" suggestions arrive here then, not with the push's answer."""
+        response: PushResponse = self.tokens.again(lambda: self.inner.outcomes(request))
+        self._remember(response, {})
+        return response
+
+    def _remember(self, response: PushResponse, reports: dict[int, object]) -> None:
         found = [
-            (str(reports[r.seq]), r.result.get("same_problem"))
+            (str(reports.get(r.seq) or r.result.get("case_id")), r.result.get("same_problem"))
             for r in response.results
-            if r.seq in reports and r.result.get("same_problem")
+            if r.result.get("same_problem") and (r.seq in reports or r.result.get("case_id"))
         ]
         if found:
             with self.store.transaction() as tx:
                 for case_id, ids in found:
                     tx.set_meta(SAME_PROBLEM_KEY + case_id, json.dumps(ids))
-        return response
 
     def pull(self, request: PullRequest) -> PullPage:
         page: PullPage = self.tokens.again(lambda: self.inner.pull(request))
@@ -159,6 +169,7 @@ class Device:
         self.remote = SyncClient(
             self.remote_store, self.transport, reg, clock, ids, scope=scope,
             photos=self.photo_queue, batch_size=batch_size, page_limit=page_limit,
+            defer=True,  # answered "received" at once, the outcomes at a later sync (D-1)
         )  # fmt: skip
 
     def _queue(self, store: SqliteClientStore, transport: Any, clock: Clock, rng: random.Random) \
@@ -178,6 +189,9 @@ class _NoNetwork:
         raise AssertionError("the local engine does not sync")
 
     def pull(self, request: PullRequest) -> PullPage:
+        raise AssertionError("the local engine does not sync")
+
+    def outcomes(self, request: OutcomesRequest) -> PushResponse:
         raise AssertionError("the local engine does not sync")
 
 

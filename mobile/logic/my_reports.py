@@ -54,6 +54,7 @@ class ReportRow:
     version: int | None
     photos: tuple[str, ...] = ()
     pending: tuple[str, ...] = ()  # mutations about this case still in the outbox
+    sent: bool = False  # ... every one of them received by the server, not decided (已发送)
     same_problem: tuple[str, ...] = ()  # open cases nearby the server offered to join
     reject_reason: str | None = None
     merged_into: str | None = None
@@ -105,7 +106,11 @@ class Timeline:
 
 
 def _row(
-    data: dict[str, Any], pending: tuple[str, ...], same: tuple[str, ...], rater: bool
+    data: dict[str, Any],
+    pending: tuple[str, ...],
+    same: tuple[str, ...],
+    rater: bool,
+    sent: bool = False,
 ) -> ReportRow:
     category = data.get("category") or {}
     code = str(category.get("code") or data.get("category_code") or "")
@@ -127,6 +132,7 @@ def _row(
         version=data.get("version"),
         photos=shas,
         pending=pending,
+        sent=sent and bool(pending),
         same_problem=same,
         reject_reason=data.get("reject_reason"),
         merged_into=data.get("merged_into"),
@@ -142,24 +148,29 @@ class MyReports:
         self.clock = clock
         self.rater = rater  # a citizen or merchant: rating and reopening are theirs
 
-    def _pending(self) -> dict[str, list[str]]:
+    def _pending(self) -> tuple[dict[str, list[str]], set[str]]:
+        """The outbox's mutations per case, and the cases with one not yet sent."""
         out: dict[str, list[str]] = {}
-        for entry in [*self.client.waiting(), *self.client.needs_attention()]:
+        unsent: set[str] = set()
+        sent = self.client.sent()
+        for entry in [*self.client.waiting(), *sent, *self.client.needs_attention()]:
             case_id = entry.args.get("case_id") or (entry.args.get("id") if entry.name == REPORT
                                                     else None)  # fmt: skip
             if case_id:
                 out.setdefault(str(case_id), []).append(entry.name)
-        return out
+                if entry not in sent:
+                    unsent.add(str(case_id))
+        return out, unsent
 
     def _same(self) -> dict[str, tuple[str, ...]]:
         with self.client.store.transaction() as tx:
             items = tx.meta_items(SAME_PROBLEM_KEY)
-        return {k[len(SAME_PROBLEM_KEY):]: tuple(json.loads(v)) for k, v in items}
+        return {k[len(SAME_PROBLEM_KEY) :]: tuple(json.loads(v)) for k, v in items}
 
     def rows(self) -> list[ReportRow]:
-        pending, same = self._pending(), self._same()
+        (pending, unsent), same = self._pending(), self._same()
         rows = [
-            _row(data, tuple(pending.get(id, ())), same.get(id, ()), self.rater)
+            _row(data, tuple(pending.get(id, ())), same.get(id, ()), self.rater, id not in unsent)
             for id, data in self.client.all("my_reports").items()
         ]
         never = datetime.max.replace(tzinfo=None)

@@ -99,7 +99,7 @@ class Patrol:
     # -------------------------------------------------------------- tasks
 
     def _done_offline(self) -> set[str]:
-        entries = [*self.client.waiting(), *self.client.needs_attention()]
+        entries = [*self.client.waiting(), *self.client.sent(), *self.client.needs_attention()]
         return {str(e.args.get("case_id")) for e in entries if e.name in (VERIFY, CHECK)}
 
     def tasks(self, here: Location | None, order: str = "distance") -> list[Task]:

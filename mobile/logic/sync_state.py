@@ -43,6 +43,7 @@ class SyncState:
     online: bool | None = None  # None: not tried yet
     syncing: bool = False
     waiting: int = 0
+    sent: int = 0  # 已发送: the server has them, its decision is not known yet (rule D-8)
     attention: int = 0
     last_success_at: datetime | None = None
     update_required: bool = False
@@ -52,6 +53,7 @@ class SyncState:
     def of(cls, counts: Counts, **kwargs: Any) -> SyncState:
         return cls(
             waiting=counts.waiting,
+            sent=counts.received,
             attention=counts.needs_attention,
             last_success_at=counts.last_success_at,
             update_required=counts.update_required,
@@ -88,6 +90,8 @@ def bar_text(tr: Tr, state: SyncState, now: datetime) -> str:
         head = tr("sync.starting")
     parts = [head]
     parts.append(tr("sync.waiting", n=state.waiting) if state.waiting else tr("sync.all_sent"))
+    if state.sent:
+        parts.append(tr("sync.sent", n=state.sent))
     parts.append(tr("sync.last", when=ago(tr, state.last_success_at, now)))
     return " · ".join(parts)
 

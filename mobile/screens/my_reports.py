@@ -40,11 +40,11 @@ class MyReportsScreen(CgtScreen):
         for r in rows:
             title = tr.pick(r.category_name, r.category_name_en) or \
                 self.core.catalogue().name_of(tr, r.category_code)  # fmt: skip
-            bits = [when(r.created_at) or self.tr("reports.waiting")]
+            bits = [when(r.created_at) or self.tr("reports.sent" if r.sent else "reports.waiting")]
             if r.deadline and r.state not in FINAL_STATES:
                 bits.append(self.tr("reports.deadline", when=when(r.deadline)))
             if r.pending and not r.waiting:
-                bits.append(self.tr("reports.pending_action"))
+                bits.append(self.tr("reports.sent_action" if r.sent else "reports.pending_action"))
             data.append({"case_id": r.id, "title": title, "state": r.state,
                          "state_text": state_name(app, r.state), "detail": " · ".join(bits),
                          "light": r.light or "", "screen": self})  # fmt: skip

@@ -72,7 +72,7 @@ class ReportDetailScreen(CgtScreen):
         if row.rating:
             facts.append(self.tr("reports.rated", n=row.rating))
         if row.pending and not row.waiting:
-            facts.append(self.tr("reports.pending_action"))
+            facts.append(self.tr("reports.sent_action" if row.sent else "reports.pending_action"))
         self.facts = "\n".join(facts)
         now = self.core.clock()
         self.can_rate = row.can_rate(now)

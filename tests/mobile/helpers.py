@@ -76,6 +76,7 @@ def thread_server(tmp: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(10)
+        app.extensions["cgt_sync_applier"].stop()  # its thread, if a deferred push started it
         db.engine.dispose()
 
 

@@ -65,3 +65,23 @@ def test_backoff_stays_within_its_bounds(failures: int, seed: int) -> None:
     b = Backoff()
     delay = b.delay(failures, random.Random(seed))
     assert b.min_delay <= delay <= b.cap
+
+
+def test_undecided_entries_bring_the_next_sync_forward_then_back_off() -> None:
+    """Entries the server received but has not decided (rule D-8): the next attempt comes
+    soon to fetch their outcomes, doubling while they stay undecided, at most the timer."""
+    s = SyncScheduler(random.Random(1))
+    now = T0
+    gaps = []
+    for _ in range(12):
+        s.started(now)
+        s.finished(now, ok=True, outcomes_pending=True)
+        due = s.next_due()
+        assert due is not None
+        gaps.append(due - now)
+        now = due
+    assert gaps[0] == s.outcome_delay and gaps[1] == 2 * s.outcome_delay
+    assert gaps == sorted(gaps) and gaps[-1] == s.interval  # never more often than that
+    s.started(now)
+    s.finished(now, ok=True)  # all decided: the timer again, and the next wait starts short
+    assert s.next_due() == now + s.interval and s.outcome_polls == 0
