@@ -94,6 +94,15 @@ class ServerProcess:
         self.kill()
         self.start()
 
+    def drain(self) -> str:
+        """Apply the sync inbox now (``flask cgt sync-inbox --apply``), beside the server's
+        own applier threads: rows a killed process left, and the final word."""
+        flask = [str(BIN / "flask"), "--app", "server", "cgt", "sync-inbox", "--apply"]
+        done = subprocess.run(
+            flask, cwd=ROOT, env=self.env, check=True, capture_output=True, timeout=300
+        )
+        return done.stdout.decode()
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -138,7 +147,9 @@ class Phone:
     attempts: int = 0
 
     @classmethod
-    def open(cls, name: str, token: str, folder: Path, proxy_base: str, seed: int) -> Phone:
+    def open(
+        cls, name: str, token: str, folder: Path, proxy_base: str, seed: int, defer: bool = False
+    ) -> Phone:
         store = SqliteClientStore(folder / f"{name}.sqlite3")
         rng = random.Random(seed)
         client = SyncClient(
@@ -149,6 +160,7 @@ class Phone:
             lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             batch_size=100,
             page_limit=500,
+            defer=defer,
         )
         return cls(name, token, store, client)
 
@@ -190,7 +202,8 @@ def fresh_pull(base: str, token: str) -> dict[tuple[str, str], tuple[int, Any]]:
 
 
 def sync_all(phones: list[Phone], deadline: float) -> None:
-    """Every phone syncs on its own thread until its outbox is empty and a sync succeeded."""
+    """Every phone syncs on its own thread until its outbox is empty (nothing waiting, and
+    with deferred pushes nothing sent and undecided) and a sync succeeded."""
     errors: list[BaseException] = []
 
     def run(phone: Phone, seed: int) -> None:
@@ -199,7 +212,8 @@ def sync_all(phones: list[Phone], deadline: float) -> None:
             while time.monotonic() < deadline:
                 phone.attempts += 1
                 report = phone.client.sync()
-                if report.ok and phone.client.counts().waiting == 0:
+                counts = phone.client.counts()
+                if report.ok and counts.waiting == 0 and counts.received == 0:
                     return
                 if not report.ok and report.error != "transport":
                     raise AssertionError(f"{phone.name}: sync failed with {report.error}")

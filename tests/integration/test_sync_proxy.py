@@ -9,6 +9,12 @@ early; then the dispatcher registers and dispatches inspectors' cases, one regis
 an outdated version; then the sanitation department's handler accepts and handles them.
 Each phase is recorded offline and synced by all phones at once through the proxy.
 ``CGT_SYNC_PROXY_MUTATIONS`` sets another total for a quick local run (default 10,000).
+
+The same fleet runs with deferred pushes (docs/sync-protocol.md, rules D-*): the server only
+receives each push into its inbox and its applier threads (one per worker; three processes
+on PostgreSQL, taking clients with SKIP LOCKED) apply them behind; the server is killed with
+rows in the inbox; the phones fetch the outcomes. ``flask cgt sync-inbox --apply`` runs as
+one more applier at the end of each phase, so the result never waits on a thread's timing.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -58,15 +65,18 @@ def _points(inspector: str) -> list[tuple[float, float]]:
 
 
 class Fleet:
-    def __init__(self, server: ServerProcess, proxy: FaultProxy, folder: Path, p: Plan) -> None:
+    def __init__(
+        self, server: ServerProcess, proxy: FaultProxy, folder: Path, p: Plan, defer: bool
+    ) -> None:
         self.server, self.proxy, self.plan = server, proxy, p
         self.rng = random.Random(2026)
         self.inspectors = [f"inspector{i + 1}" for i in range(p.inspectors)]
         logins = [*self.inspectors, *CITIZEN_PHONES[: p.citizens], "dispatcher1"]
         logins.append("handler_sanitation")
+        self.defer = defer
         self.phones = {
             login: Phone.open(
-                login, sign_in(server.base, login, DEMO_PASSWORD), folder, proxy.base, n
+                login, sign_in(server.base, login, DEMO_PASSWORD), folder, proxy.base, n, defer
             )
             for n, login in enumerate(logins)
         }
@@ -154,7 +164,22 @@ class Fleet:
 
     def sync(self, *only: str) -> None:
         phones = [self.phones[n] for n in only] if only else list(self.phones.values())
-        sync_all(phones, time.monotonic() + PHASE_S)
+        if not self.defer:
+            sync_all(phones, time.monotonic() + PHASE_S)
+            return
+        stop = threading.Event()
+
+        def drains() -> None:  # "the applier runs now", interleaved with the phones' syncs
+            while not stop.wait(2.0):
+                self.server.drain()
+
+        beside = threading.Thread(target=drains, name="drain")
+        beside.start()
+        try:
+            sync_all(phones, time.monotonic() + PHASE_S)
+        finally:
+            stop.set()
+            beside.join()
 
 
 def _check_server(url: str, fleet: Fleet) -> None:
@@ -223,7 +248,7 @@ def _check_server(url: str, fleet: Fleet) -> None:
 def _check_phones(fleet: Fleet) -> None:
     for phone in fleet.phones.values():
         counts = phone.client.counts()
-        assert counts.waiting == 0, phone.name
+        assert counts.waiting == 0 and counts.received == 0, phone.name
         attention = {e.seq: e.code for e in phone.client.needs_attention()}
         assert attention == phone.expected_refusals, phone.name
         held = phone.held()
@@ -232,8 +257,11 @@ def _check_phones(fleet: Fleet) -> None:
 
 
 @pytest.mark.timeout(1800)
+@pytest.mark.parametrize("defer", [False, True], ids=["applied", "deferred"])
 @pytest.mark.parametrize("engine", list(SHAPES))
-def test_ten_thousand_mutations_through_a_faulty_proxy(engine: str, tmp_path: Path) -> None:
+def test_ten_thousand_mutations_through_a_faulty_proxy(
+    engine: str, defer: bool, tmp_path: Path
+) -> None:
     started = time.monotonic()
     p = plan(TOTAL)
     workers, threads = SHAPES[engine]
@@ -247,7 +275,7 @@ def test_ten_thousand_mutations_through_a_faulty_proxy(engine: str, tmp_path: Pa
         )
         try:
             with proxy:
-                fleet = Fleet(server, proxy, tmp_path, p)
+                fleet = Fleet(server, proxy, tmp_path, p, defer)
                 fleet.record_reports()
                 fleet.sync()
                 fleet.sync("dispatcher1")  # now holding every case, to base edits on
@@ -259,6 +287,8 @@ def test_ten_thousand_mutations_through_a_faulty_proxy(engine: str, tmp_path: Pa
                 proxy.drain()  # late copies still arrive: they must change nothing
                 proxy.rate = 0.0
                 fleet.sync()
+            if defer:
+                assert "0 mutations waiting" in server.drain()  # nothing left behind
             _check_server(url, fleet)
             _check_phones(fleet)
             # The network really misbehaved, in every way, and the server died mid-request.
@@ -271,6 +301,7 @@ def test_ten_thousand_mutations_through_a_faulty_proxy(engine: str, tmp_path: Pa
         log = (tmp_path / "server.log").read_text(errors="replace")
         assert "Exception on /api/" not in log, log[-5000:]  # no 500 from the app
     print(
-        f"\n{engine}: {p.total} mutations, faults {dict(Counter(proxy.counts))}, "
+        f"\n{engine}{' deferred' if defer else ''}: {p.total} mutations, "
+        f"faults {dict(Counter(proxy.counts))}, "
         f"{server.starts - 1} restarts, {time.monotonic() - started:.0f} s"
     )
