@@ -58,3 +58,20 @@ def test_an_unreachable_server_is_a_clear_failure() -> None:
     )
     assert out.returncode != 0 and "cannot reach" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_cli_pushes_deferred_and_fetches_the_outcomes(server: str, tmp_path: Path) -> None:
+    """Against a real server process whose applier thread applies the inbox: the first sync
+    only hands the reports over (received), the later ones fetch what became of them."""
+    out = subprocess.run(
+        [sys.executable, "-m", "sync", "--base", server, "--user", INSPECTOR, "--password",
+         DEMO_PASSWORD, "--store", str(tmp_path), "report", "--count", "12", "--photos",
+         "--defer"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["ok"] and summary["received"] == 12
+    assert summary["applied"] + summary["duplicate"] == 12 and summary["refused"] == 0
+    assert summary["sent"] == 0 and summary["waiting"] == 0 and summary["needs_attention"] == 0
