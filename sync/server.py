@@ -339,6 +339,15 @@ def _apply_in(
     return results, last
 
 
+def _in_order(request: PushRequest) -> list[Mutation]:
+    """The request's mutations in seq order, the first copy of a repeated seq only."""
+    check_protocol({"protocol": request.protocol})
+    unique: dict[int, Mutation] = {}
+    for m in request.mutations:
+        unique.setdefault(m.seq, m)
+    return [unique[seq] for seq in sorted(unique)]
+
+
 def apply_push(
     store: ServerStore,
     registry: Registry,
@@ -352,11 +361,7 @@ def apply_push(
     A mutation whose predecessor has no receipt yet (a gap: an earlier batch is still on its
     way) is left without a result, and so are the ones after it; the device sends them again.
     """
-    check_protocol({"protocol": request.protocol})
-    unique: dict[int, Mutation] = {}
-    for m in request.mutations:
-        unique.setdefault(m.seq, m)
-    mutations = [unique[seq] for seq in sorted(unique)]
+    mutations = _in_order(request)
     for _ in range(3):
         try:
             results = _apply(store, registry, request.client_id, mutations, peer, clock, budget)
@@ -388,11 +393,7 @@ def receive_push(
     (P-4) counts receipts and inbox rows. An unknown mutation name is refused at once when
     nothing of the client waits before it in the inbox (the receipt order stays the seq
     order); behind waiting rows it is queued and the applier refuses it (D-4)."""
-    check_protocol({"protocol": request.protocol})
-    unique: dict[int, Mutation] = {}
-    for m in request.mutations:
-        unique.setdefault(m.seq, m)
-    mutations = [unique[seq] for seq in sorted(unique)]
+    mutations = _in_order(request)
     for _ in range(3):
         try:
             return PushResponse(tuple(_receive(store, registry, mutations, request, peer, clock)))
