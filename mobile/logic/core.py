@@ -64,6 +64,7 @@ class Core:
         backoff: Backoff | None = None,
         probe_every: timedelta = timedelta(seconds=5),
         min_gap: timedelta = timedelta(seconds=2),
+        outcome_delay: timedelta = timedelta(seconds=3),
     ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -77,7 +78,8 @@ class Core:
         )  # fmt: skip
         self.io = Worker("cgt-io", post)
         self.net = Worker("cgt-net", post)
-        self._schedule = {"interval": interval, "backoff": backoff, "min_gap": min_gap}
+        self._schedule = {"interval": interval, "backoff": backoff, "min_gap": min_gap,
+                          "outcome_delay": outcome_delay}  # fmt: skip
         self._rng = rng or random.Random()
         self.scheduler = SyncScheduler(self._rng, **self._schedule)  # type: ignore[arg-type]
         self.probe_every = probe_every

@@ -89,9 +89,12 @@ def bar_text(tr: Tr, state: SyncState, now: datetime) -> str:
     else:
         head = tr("sync.starting")
     parts = [head]
-    parts.append(tr("sync.waiting", n=state.waiting) if state.waiting else tr("sync.all_sent"))
-    if state.sent:
+    if state.waiting:
+        parts.append(tr("sync.waiting", n=state.waiting))
+    if state.sent:  # the server has them; its decision comes with a later sync (rule D-8)
         parts.append(tr("sync.sent", n=state.sent))
+    if not state.waiting and not state.sent:
+        parts.append(tr("sync.all_sent"))
     parts.append(tr("sync.last", when=ago(tr, state.last_success_at, now)))
     return " · ".join(parts)
 

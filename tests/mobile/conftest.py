@@ -39,6 +39,7 @@ def make_core(folder: Path, url: str) -> Core:
         backoff=Backoff(100 * ms, timedelta(seconds=1), 50 * ms),
         probe_every=200 * ms,
         min_gap=100 * ms,
+        outcome_delay=100 * ms,  # deferred pushes: ask for the outcomes again soon
     )
     core.set_server(url)
     return core

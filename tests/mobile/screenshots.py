@@ -77,7 +77,8 @@ def main(out: Path) -> int:
             d.tap_id("submit")
             d.on("report_detail")
             if i == 0:
-                d.until(lambda: d.app.core.state.waiting == 0 and d.screen.state_text == "已上报")
+                d.until(lambda: d.app.core.state.waiting == d.app.core.state.sent == 0
+                        and d.screen.state_text == "已上报")  # fmt: skip
                 desk.act("dispatcher1", d.screen.case_id, "register")
                 d.until(lambda: d.screen.state_text == "已立案", timeout=30)
                 d.screen.refresh()
@@ -93,7 +94,8 @@ def main(out: Path) -> int:
         d.app.hide_toast()
         shot("my-reports")
         cable.plug()
-        d.until(lambda: d.app.core.state.waiting == 0 and d.app.core.state.online)
+        state = lambda: d.app.core.state  # noqa: E731
+        d.until(lambda: state().waiting == state().sent == 0 and state().online)
         d.app.go("settings")
         d.on("settings")
         shot("settings")

@@ -29,9 +29,12 @@ def sync_until(core: Core, check, timeout: float = 60.0):  # type: ignore[no-unt
 
 
 def synced_once(core: Core) -> None:
+    """A sync on demand, and the ones the scheduler brings forward until the server has
+    decided what it received (deferred pushes: their outcomes come with a later sync)."""
     before = core.state.last_success_at
     core.sync_now()
     sync_until(core, lambda: core.state.last_success_at != before and not core.state.syncing)
+    sync_until(core, lambda: core.state.sent == 0 and not core.state.syncing)
 
 
 def citizen(core: Core) -> str:
@@ -104,7 +107,7 @@ def test_a_citizen_reports_offline_and_sees_it_through(
     assert [(r.id, r.state) for r in rows] == [(case_id, "waiting")]
     assert core.state.waiting == 1
     cable.plug()  # the network is back: the offline probe notices and the report goes out
-    sync_until(core, lambda: core.state.online and core.state.waiting == 0)
+    sync_until(core, lambda: core.state.online and core.state.waiting == core.state.sent == 0)
     row = core.my_reports().get(case_id)
     assert row is not None and row.state == "reported" and row.deadline is not None
     staff_view = desk.case("dispatcher1", case_id)
@@ -127,12 +130,12 @@ def test_same_problem_suggestions_and_joining(
     first = desk.report("inspector1", INSPECTOR_POINT, "SJ0202")
     citizen(core)
     mine = report(core, tmp_path, INSPECTOR_POINT, "SJ0202", seed=5)
-    sync_until(core, lambda: core.state.waiting == 0 and core.state.online)
+    sync_until(core, lambda: core.state.waiting == core.state.sent == 0 and core.state.online)
     row = core.my_reports().get(mine)
     assert row is not None and row.same_problem == (first,) and row.can_join()
     core.my_reports().join(mine, first)
     core.record_done()
-    sync_until(core, lambda: core.state.waiting == 0 and not core.state.syncing)
+    sync_until(core, lambda: core.state.waiting == core.state.sent == 0 and not core.state.syncing)
     synced_once(core)
     reports = {r.id: r for r in core.my_reports().rows()}
     assert reports[mine].state == "merged" and reports[mine].merged_into == first
@@ -145,7 +148,7 @@ def test_rating_and_reopening_a_closed_case(
     phone = citizen(core)
     del phone
     case_id = report(core, tmp_path, INSPECTOR_POINT, "SJ0101", seed=7)
-    sync_until(core, lambda: core.state.waiting == 0 and core.state.online)
+    sync_until(core, lambda: core.state.waiting == core.state.sent == 0 and core.state.online)
     close_case(desk, case_id)
     synced_once(core)
     row = core.my_reports().get(case_id)
@@ -157,14 +160,14 @@ def test_rating_and_reopening_a_closed_case(
     row = core.my_reports().get(case_id)
     assert row is not None and not row.can_rate(core.clock()) and "rate_case.v1" in row.pending
     cable.plug()
-    sync_until(core, lambda: core.state.waiting == 0 and core.state.online)
+    sync_until(core, lambda: core.state.waiting == core.state.sent == 0 and core.state.online)
     synced_once(core)
     assert core.my_reports().get(case_id).rating == 4  # type: ignore[union-attr]
     with pytest.raises(FormInvalid):
         core.my_reports().reopen(case_id, "  ")
     core.my_reports().reopen(case_id, "垃圾又堆起来了")
     core.record_done()
-    sync_until(core, lambda: core.state.waiting == 0 and not core.state.syncing)
+    sync_until(core, lambda: core.state.waiting == core.state.sent == 0 and not core.state.syncing)
     synced_once(core)
     assert core.my_reports().get(case_id).state == "rework"  # type: ignore[union-attr]
 
@@ -198,7 +201,7 @@ def test_a_refused_report_is_kept_fixed_and_resent(
     assert core.my_reports().get(case_id) is not None  # still shown, never silently dropped
     core.resend(item.seq, {"lat": INSPECTOR_POINT[0], "lon": INSPECTOR_POINT[1],
                            "description": "位置已更正"})  # fmt: skip
-    sync_until(core, lambda: core.state.attention == 0 and core.state.waiting == 0
+    sync_until(core, lambda: core.state.attention == core.state.waiting == core.state.sent == 0
                and not core.state.syncing)  # fmt: skip
     assert desk.case("dispatcher1", case_id)["description"] == "位置已更正"
     # and one the user gives up
@@ -232,7 +235,7 @@ def test_quick_collection_needs_photo_kind_and_place(
     core.record_done()
     assert core.state.waiting == 1
     cable.plug()
-    sync_until(core, lambda: core.state.waiting == 0 and core.state.online)
+    sync_until(core, lambda: core.state.waiting == core.state.sent == 0 and core.state.online)
     seen = desk.case("dispatcher1", case_id)
     assert seen["source"] == "inspector" and seen["category"]["code"] == "SJ0501"
 
@@ -278,7 +281,7 @@ def test_verify_and_check_tasks_done_offline(
     assert done[near] and done[to_verify[0]] and done[to_verify[1]]
     assert core.state.waiting == 3
     cable.plug()
-    sync_until(core, lambda: core.state.waiting == 0 and core.state.online)
+    sync_until(core, lambda: core.state.waiting == core.state.sent == 0 and core.state.online)
     synced_once(core)
     assert desk.case("dispatcher1", near)["state"] == "closed"
     verified = desk.case("dispatcher1", to_verify[1])

@@ -260,7 +260,7 @@ def test_the_sync_bar_says_what_waits_and_when_it_last_worked() -> None:
     assert bar_text(en, SyncState(online=True), NOW) == "Online · All sent · last sync never"
     assert bar_text(zh, SyncState(update_required=True), NOW).startswith("当前版本")
     sent = SyncState(online=True, sent=3, last_success_at=NOW)  # received, not decided yet
-    assert bar_text(zh, sent, NOW) == "在线 · 已全部发送 · 3条已发送 · 上次同步刚刚"
+    assert bar_text(zh, sent, NOW) == "在线 · 3条已发送 · 上次同步刚刚"
     assert bar_text(en, replace(sent, waiting=1), NOW) == (
         "Online · 1 waiting · 3 sent · last sync just now"
     )
