@@ -374,6 +374,7 @@ def apply_push(
 # ---------------------------------------------------------------- deferred pushes
 
 INBOX_CLIENTS = 100  # clients taken per round of ``apply_inbox``
+INBOX_TURN = 10  # batches of one client before the next client's turn
 # What the applier asks of the application: the Peer of a user key (an inbox row's pusher),
 # as of now, or the CgtError that refuses their mutations (an account disabled since, D-5).
 PeerLookup = Callable[[str], "Peer | CgtError"]
@@ -518,9 +519,13 @@ def apply_inbox(
             clients = tx.inbox_clients(INBOX_CLIENTS)
         progress = 0
         for client_id, owner in clients:
-            progress += _apply_client_inbox(
-                store, registry, peers, clock, client_id, owner, limit, budget
-            )
+            for _ in range(INBOX_TURN):  # a client's long queue in turns, then the next's
+                done = _apply_client_inbox(
+                    store, registry, peers, clock, client_id, owner, limit, budget
+                )
+                progress += done
+                if done < limit:
+                    break
         total += progress
         if not progress:
             return total
