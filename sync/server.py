@@ -429,8 +429,6 @@ def _receive(
         now = clock()
         for m in mutations:
             receipt = receipts.get(m.seq)
-            if receipt is None and m.seq <= last:
-                receipt = tx.get_receipts(client_id, [m.seq]).get(m.seq)  # (rare: re-read)
             if receipt is not None:
                 results.append(_replay(receipt))
             elif m.seq in queued:
