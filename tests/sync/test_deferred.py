@@ -9,12 +9,15 @@ tests/sync_server/test_store_contract.py. The applier is driven explicitly
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared_models.errors import CgtError
 from sync.client_store import EntryStatus
 from sync.errors import ProtocolError
 from sync.protocol import Mutation, OutcomesRequest, PushRequest, Status
+from sync.server import prune
 from sync.server_store import Peer
 from sync.testkit import AppKilled, MemoryClientStore, MemoryServerStore, ServerCrashed
 
@@ -243,3 +246,17 @@ def test_the_peer_lookup_error_is_the_refusal(world: World) -> None:
     world.server.apply_inbox()
     (out,) = world.server.outcomes(OutcomesRequest("d1", (1,)), A).results
     assert (out.status, out.code) == (Status.REFUSED, "forbidden")
+
+
+def test_an_expired_receipt_answers_duplicate_to_a_deferred_push_and_to_outcomes(
+    world: World,
+) -> None:
+    deferred(world, "d1", (1, "open_case.v1", open_args("c1")))
+    world.server.apply_inbox()
+    world.clock.advance(days=40)
+    prune(world.store, world.clock(), timedelta(days=30))
+    (again,) = deferred(world, "d1", (1, "open_case.v1", open_args("c1")))
+    assert (again.status, again.code) == (Status.DUPLICATE, "receipt_expired")
+    (out,) = world.server.outcomes(OutcomesRequest("d1", (1,)), A).results
+    assert (out.status, out.code) == (Status.DUPLICATE, "receipt_expired")
+    assert world.server.apply_inbox() == 0 and inbox(world) == set()
