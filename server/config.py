@@ -102,6 +102,7 @@ _ENV_KEYS = {
     "CGT_ARGON2_TIME_COST": int,
     "CGT_ARGON2_MEMORY_COST": int,
     "CGT_PROXY_HOPS": int,
+    "CGT_SYNC_INBOX_APPLIER": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
 }
 
 

@@ -8,8 +8,11 @@ started and stopped like the SQLite maintenance thread (``server.db.WalCheckpoin
 first sync request of a process starts it (a fork starts its own), a deferred push that put
 rows in the inbox wakes it, and it also looks every ``POLL`` seconds, for rows a crashed or
 restarted process left behind. After a wake it waits until pushes have been quiet for
-``QUIET`` seconds (at most ``MAX_WAIT``): a device's burst of pushes is received first and
-applied in long runs. A store failure leaves the rows in place and the thread backs off
+``QUIET`` seconds, and it pauses between batches while pushes arrive (at most ``MAX_WAIT``
+in a row, then it applies whatever comes): a device's burst of pushes is received first,
+without waiting behind the applier's transactions (on SQLite the write lock, and in any
+case the process's CPU, which the request threads and this one share), and applied after
+in long runs. A store failure leaves the rows in place and the thread backs off
 (``BACKOFF_MAX``). On PostgreSQL with several processes a client's inbox is applied by one
 process at a time (its ``sync_clients`` row, ``FOR UPDATE SKIP LOCKED``).
 
@@ -23,6 +26,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import select
@@ -66,8 +70,8 @@ def peer_of(app: Flask, key: str) -> Peer | CgtError:
 
 class InboxApplier:
     POLL = 5.0  # seconds between looks for rows nobody woke it for
-    QUIET = 0.05  # seconds without a deferred push before it applies
-    MAX_WAIT = 1.0  # ... but no longer than this after the first wake
+    QUIET = 0.2  # seconds without a deferred push before it applies
+    MAX_WAIT = 2.0  # ... but it never waits or pauses longer than this in a row
     BACKOFF_MAX = 60.0  # seconds, after store failures in a row
 
     def __init__(self, app: Flask, server: SyncServer, enabled: bool = True) -> None:
@@ -77,11 +81,17 @@ class InboxApplier:
         self.failures = 0
         self.applied = 0  # mutations receipted by this process's thread
         self._last_push = 0.0
+        self._paused_since: float | None = None  # pausing for pushes since (monotonic)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pid: int | None = None
         self._lock = threading.Lock()
         self.thread: threading.Thread | None = None
+
+    def arriving(self) -> None:
+        """A deferred push is about to be received: the applier pauses before its next
+        batch (it must not take the locks the push is about to wait for)."""
+        self._last_push = time.monotonic()
 
     def received(self) -> None:
         """A deferred push committed rows to the inbox (``SyncServer.on_received``)."""
@@ -100,10 +110,22 @@ class InboxApplier:
             self.thread = threading.Thread(target=self._run, name="cgt-sync-applier", daemon=True)
             self.thread.start()
 
-    def drain(self) -> int:
-        """Apply everything in the inbox now, in this thread; the mutations receipted."""
+    def drain(self, pause: Callable[[], bool] | None = None) -> int:
+        """Apply everything in the inbox now, in this thread; the mutations receipted.
+        ``pause``: asked before each batch, True stops for now (the thread's ``_yield``)."""
         with self.app.app_context():
-            return self.server.apply_inbox()
+            return self.server.apply_inbox(pause=pause)
+
+    def _yield(self) -> bool:
+        """Pushes are arriving in this process: let them go first, but not for longer than
+        MAX_WAIT in a row (under a steady stream of pushes it then applies regardless)."""
+        now = time.monotonic()
+        if now - self._last_push >= self.QUIET:
+            self._paused_since = None
+            return False
+        if self._paused_since is None:
+            self._paused_since = now
+        return now - self._paused_since < self.MAX_WAIT
 
     def _run(self) -> None:
         first = True
@@ -117,8 +139,10 @@ class InboxApplier:
                     self._quiet()
             first = False  # a new process looks at once: rows a dead one left behind
             try:
-                self.applied += self.drain()
+                self.applied += self.drain(self._yield)
                 self.failures = 0
+                if self._paused_since is not None:
+                    self._wake.set()  # it paused for pushes: go on once they are quiet
             except SyncError as error:  # the store failed: the rows wait, we back off
                 self._back_off(error)
             except Exception as error:  # noqa: BLE001 (a bug must not end the thread)

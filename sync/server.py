@@ -501,9 +501,11 @@ def apply_inbox(
     *,
     limit: int = MAX_PUSH,
     budget: float = PUSH_BUDGET_S,
+    pause: Callable[[], bool] | None = None,
 ) -> int:
-    """Apply what waits in the inbox (rule D-5) until nothing more can be taken; the number
-    of mutations receipted.
+    """Apply what waits in the inbox (rule D-5) until nothing more can be taken, or until
+    ``pause()`` says to stop for now (asked before each batch: the server's applier lets a
+    burst of pushes go first); the number of mutations receipted.
 
     Client by client, each in seq order, ``limit`` at a time, each batch exactly as a push
     of those mutations would be (``_apply_in``: the same handlers and batch handlers, one
@@ -518,6 +520,8 @@ def apply_inbox(
         progress = 0
         for client_id, owner in clients:
             for _ in range(INBOX_TURN):  # a client's long queue in turns, then the next's
+                if pause is not None and pause():
+                    return total + progress
                 done = _apply_client_inbox(
                     store, registry, peers, clock, client_id, owner, limit, budget
                 )
@@ -709,11 +713,13 @@ class SyncServer:
     def outcomes(self, request: OutcomesRequest, peer: Peer) -> PushResponse:
         return outcomes(self.store, request, peer)
 
-    def apply_inbox(self, limit: int = MAX_PUSH) -> int:
+    def apply_inbox(self, limit: int = MAX_PUSH, pause: Callable[[], bool] | None = None) -> int:
         """Apply everything waiting in the inbox now (the applier's work; tests call it)."""
         if self.peers is None:
             raise SyncError("no peer lookup: this server cannot apply its inbox")
-        return apply_inbox(self.store, self.registry, self.peers, self.clock, limit=limit)
+        return apply_inbox(
+            self.store, self.registry, self.peers, self.clock, limit=limit, pause=pause
+        )
 
     def pull(self, request: PullRequest, peer: Peer) -> PullPage:
         return pull(self.store, request, peer)

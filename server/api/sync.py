@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shared_models.enums import Role
+from sync import jsoncodec
 from sync.errors import SyncError
 from sync.protocol import OutcomesRequest, PullRequest, PushRequest
 from sync.server import SyncServer
@@ -64,7 +65,16 @@ def engine() -> SyncServer:
 
 
 def _body() -> Any:
-    return request.get_json(silent=True)
+    """The request's JSON (orjson where installed: a deferred push is ~300 KB); a body that
+    is not JSON is None, which the envelope's validation refuses (400)."""
+    try:
+        return jsoncodec.loads(request.get_data(cache=False))
+    except ValueError:
+        return None
+
+
+def _answer(doc: dict[str, Any]) -> Response:
+    return Response(jsoncodec.dumps(doc), mimetype="application/json")
 
 
 @blp.route("/push")
@@ -82,7 +92,7 @@ class Push(MethodView):
         ``/api/sync/outcomes`` once the server has applied them (rules D-1 … D-9).
         """
         push = PushRequest.from_json(_body())
-        return jsonify(engine().push(push, peer()).to_json())
+        return _answer(engine().push(push, peer()).to_json())
 
 
 @blp.route("/outcomes")
@@ -98,7 +108,7 @@ class Outcomes(MethodView):
         waits, or no result when the server does not hold it (the device sends it again).
         """
         asked = OutcomesRequest.from_json(_body())
-        return jsonify(engine().outcomes(asked, peer()).to_json())
+        return _answer(engine().outcomes(asked, peer()).to_json())
 
 
 @blp.route("/pull")
@@ -119,10 +129,13 @@ class Pull(MethodView):
 
 @blp.before_request
 def _applier_runs() -> None:
-    """This process's inbox applier runs (a restarted process finds rows left behind)."""
+    """This process's inbox applier runs (a restarted process finds rows left behind), and
+    pauses before its next batch while a push comes in."""
     applier = current_app.extensions.get("cgt_sync_applier")
     if applier is not None:
         applier.ensure_started()
+        if request.endpoint == f"{blp.name}.Push":
+            applier.arriving()  # before the sign-in's and the push's writes wait for a lock
 
 
 @blp.before_request

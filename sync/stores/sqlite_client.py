@@ -126,6 +126,9 @@ def _photo(row: sqlite3.Row) -> PhotoItem:
     )
 
 
+_ENTRY_STATUS = {s.value: s for s in EntryStatus}
+
+
 def _entry(row: sqlite3.Row) -> OutboxEntry:
     return OutboxEntry(
         seq=row["seq"],
@@ -134,7 +137,7 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
         args=_load(row["args"]) or {},
         base_version=row["base_version"],
         created_at=datetime.fromisoformat(row["created_at"]),
-        status=EntryStatus(row["status"]),
+        status=_ENTRY_STATUS[row["status"]],
         code=row["code"],
         message=row["message"],
         message_zh=row["message_zh"],

@@ -260,3 +260,11 @@ def test_an_expired_receipt_answers_duplicate_to_a_deferred_push_and_to_outcomes
     (out,) = world.server.outcomes(OutcomesRequest("d1", (1,)), A).results
     assert (out.status, out.code) == (Status.DUPLICATE, "receipt_expired")
     assert world.server.apply_inbox() == 0 and inbox(world) == set()
+
+
+def test_the_applier_may_pause_between_batches(world: World) -> None:
+    deferred(world, "d1", *((i, "open_case.v1", open_args(f"c{i}")) for i in range(1, 6)))
+    answers = iter([False, True])  # one batch, then "pushes are arriving: stop for now"
+    assert world.server.apply_inbox(limit=2, pause=lambda: next(answers, True)) == 2
+    assert len(inbox(world)) == 3
+    assert world.server.apply_inbox(limit=2) == 3 and inbox(world) == set()
