@@ -79,6 +79,7 @@ ACCESS: dict[tuple[str, str], Any] = {
     ("photos.PhotoUploadItem", "DELETE"): SIGNED_IN,
     ("sync.Push", "POST"): SIGNED_IN,
     ("sync.Pull", "POST"): SIGNED_IN,
+    ("sync.Outcomes", "POST"): SIGNED_IN,
     ("indicators.Definitions", "GET"): SIGNED_IN,
     ("indicators.Indicators", "GET"): STAFF,
     **{(f"indicator_charts.{c}", "GET"): DESK for c in ("Daily", "OnTime", "Lights", "Map")},
