@@ -268,3 +268,21 @@ def test_the_applier_may_pause_between_batches(world: World) -> None:
     assert world.server.apply_inbox(limit=2, pause=lambda: next(answers, True)) == 2
     assert len(inbox(world)) == 3
     assert world.server.apply_inbox(limit=2) == 3 and inbox(world) == set()
+
+
+def test_a_received_result_is_short_and_still_checked() -> None:
+    from sync.protocol import MutationResult, PushResponse
+
+    doc = PushResponse((MutationResult(7, Status.RECEIVED),)).to_json()
+    assert doc["results"] == [{"seq": 7, "status": "received"}]
+    assert PushResponse.from_json(doc).results == (MutationResult(7, Status.RECEIVED),)
+    full = {"seq": 7, "status": "received", "code": None, "result": {}, "changes": []}
+    assert PushResponse.from_json({**doc, "results": [full]}).results[0].seq == 7
+    for bad, where in (
+        ({"seq": "7", "status": "received"}, "results[0].seq"),
+        ({"seq": 7, "status": "received", "changes": {}}, "results[0].changes"),
+        ({"seq": 7, "status": ["received"]}, "results[0].status"),
+    ):
+        with pytest.raises(ProtocolError) as refused:
+            PushResponse.from_json({**doc, "results": [bad]})
+        assert set(refused.value.errors) == {where}, bad
