@@ -1,7 +1,7 @@
 """sync inbox: deferred mutations received, not yet applied
 
 Revision ID: 7e04bc02272f
-Revises: b40bfa3ba115
+Revises: a3d5c7e9f1b2
 Create Date: 2026-11-21 22:47:34.280102+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7e04bc02272f"
-down_revision: str | Sequence[str] | None = "b40bfa3ba115"
+down_revision: str | Sequence[str] | None = "a3d5c7e9f1b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
