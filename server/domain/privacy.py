@@ -89,11 +89,26 @@ def mask_contacts(text: str, keep: Container[str] = frozenset()) -> str:
 
 def _numbers(text: str) -> Iterator[tuple[int, int]]:
     for m in PhoneNumberMatcher(text, REGION, leniency=Leniency.VALID):
-        if _head(m.raw_string) is not None:
+        if _head(m.raw_string) is not None and not _amount_or_time(text, m.start, m.end):
             yield m.start, m.end
     for pattern in (MOBILE, LANDLINE):
         for found in pattern.finditer(text):
             yield found.span()
+
+
+# What libphonenumber's lenient matcher can take for a number: an amount ("13 1000000.00元"
+# reads as 131-0000-0000) or digits that begin with a time's minutes ("00:13 1000000").
+_DECIMAL_END = re.compile(r"[.．]\d{1,2}$")
+_UNIT_AFTER = re.compile(r"\s*[元块角分万亿]")
+_TIME_BEFORE = re.compile(r"\d[:：]$")
+
+
+def _amount_or_time(text: str, start: int, end: int) -> bool:
+    return bool(
+        _DECIMAL_END.search(text[start:end])
+        or _UNIT_AFTER.match(text, end)
+        or _TIME_BEFORE.search(text, 0, start)
+    )
 
 
 def _merged(spans: Iterator[tuple[int, int]], skip: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -151,6 +151,9 @@ ORDINARY = st.one_of(
 
 @given(st.lists(ORDINARY, min_size=1, max_size=6), st.sampled_from(["，", " ", "；", "、在"]))
 @example(["3f2a9c1e-1234-4abc-8def-037165551234", "88号", "2026-11-21"], "，")
+@example(["00:13", "1000000.00元"], " ")  # libphonenumber read 131-0000-0000 in it
+@example(["12:13", "1000000"], " ")  # a time's minutes, then digits
+@example(["13 1000000元"], "，")  # an amount with a unit after it
 def test_ordinary_numbers_stay_as_written(parts: list[str], joint: str) -> None:
     text = "市民反映" + joint.join(parts) + "处有问题"
     assert mask_contacts(text, DEMO_GRID) == text
