@@ -282,10 +282,7 @@ def _apply_in(
         results.append(MutationResult(m.seq, Status.APPLIED, result=result, changes=echo))
 
     def refused(m: Mutation, error: CgtError, now: datetime) -> None:
-        new.append(
-            Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
-                    error.message_zh, {}, (), now)
-        )  # fmt: skip
+        new.append(Receipt.refusal(client_id, m.seq, m.name, error, now))
         results.append(_result(m.seq, Status.REFUSED, error))
 
     i = 0
@@ -439,10 +436,7 @@ def _receive(
                 break  # a gap (P-4): the rest waits
             elif top == last and not registry.serves(m.name):
                 error = CgtError("unknown_mutation", name=m.name)  # nothing waits before it
-                refusals.append(
-                    Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
-                            error.message_zh, {}, (), now)
-                )  # fmt: skip
+                refusals.append(Receipt.refusal(client_id, m.seq, m.name, error, now))
                 results.append(_result(m.seq, Status.REFUSED, error))
                 last = top = m.seq
             else:
@@ -593,10 +587,7 @@ def _refuse_all(
             continue
         if m.seq != last + 1:
             break
-        new.append(
-            Receipt(client_id, m.seq, m.name, Status.REFUSED, error.code, error.message,
-                    error.message_zh, {}, (), now)
-        )  # fmt: skip
+        new.append(Receipt.refusal(client_id, m.seq, m.name, error, now))
         last = m.seq
     if new:
         tx.put_receipts(new)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from shared_models.errors import CgtError
+
 from .protocol import Json, Op, Status
 
 
@@ -91,6 +93,12 @@ class Receipt:
     result: Json
     changes: tuple[Any, ...] = field(default=())  # protocol.Change as echoed to the device
     at: datetime | None = None
+
+    @classmethod
+    def refusal(cls, client_id: str, seq: int, name: str, error: CgtError, at: datetime) -> Receipt:
+        """The refused receipt of mutation ``seq`` (rule P-6): the error's code and messages."""
+        return cls(client_id, seq, name, Status.REFUSED, error.code, error.message,
+                   error.message_zh, {}, (), at)  # fmt: skip
 
 
 @dataclass(frozen=True)
