@@ -18,6 +18,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config_module.load(app.instance_path, test_config))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    from .cookie_session import CookieSessionInterface
+
+    app.session_interface = CookieSessionInterface()  # no cost to requests without a cookie
     logging.basicConfig(level=logging.INFO)
 
     from .clock import init_app as init_clock
