@@ -17,6 +17,7 @@ from shared_models.errors import InvalidInput
 from shared_models.schemas import NUL_MESSAGE, has_nul
 
 UNGUARDED = ("/api/sync/",)
+FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def _json_fields(doc: Any) -> Iterator[str]:
@@ -31,14 +32,18 @@ def _fields_with_nul() -> Iterator[str]:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and "\x00" in value:
             yield name
-    sources = [request.args]
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    # The query is parsed only when it can hold a NUL: decoding makes one of "%00" (there is
+    # no other escape for it) or of a raw NUL byte, so most requests skip request.args.
+    query = request.environ.get("QUERY_STRING", "")
+    sources = [request.args] if "%00" in query or "\x00" in query else []
+    if request.mimetype in FORMS:
         sources.append(request.form)
     for source in sources:
         for name, value in source.items(multi=True):
             if "\x00" in (name or "") or "\x00" in (value or ""):
                 yield name
-    # In JSON a NUL can only be written escaped; parse only when the escape is there.
+    # In JSON a NUL can only be written escaped; parse only when the escape is there. The
+    # body is read once: the view's own parsing reuses it (``cache=True``).
     if request.is_json and b"\\u0000" in request.get_data(cache=True):
         yield from _json_fields(request.get_json(silent=True))
 
