@@ -83,16 +83,24 @@ def _remove_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def bench_app(url: str, clock: Callable[[], datetime] | None = None, **extra: Any) -> Flask:
-    """The real app on ``url``; only argon2 is made cheap so signing in does not dominate."""
+def bench_app(
+    url: str,
+    clock: Callable[[], datetime] | None = None,
+    served: bool = False,
+    **extra: Any,
+) -> Flask:
+    """The real app on ``url``; only argon2 is made cheap so signing in does not dominate.
+    ``served``: built as a server process builds it (``server.production.production_app``,
+    which ``server.wsgi`` uses: startup objects frozen out of the garbage collector's scans)."""
     import logging
 
     from server import create_app
+    from server.production import production_app
 
     cfg: dict[str, Any] = {"DATABASE_URL": url, "SECRET_KEY": "bench", **CHEAP_ARGON2, **extra}
     if clock is not None:
         cfg["CLOCK"] = clock
-    app = create_app(cfg)
+    app = (production_app if served else create_app)(cfg)
     logging.getLogger().setLevel(logging.WARNING)  # create_app sets INFO; keep output readable
     return app
 

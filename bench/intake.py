@@ -1,9 +1,10 @@
 """Case intake over real HTTP against a bare endpoint served by the same process.
 
-The real app (``create_app`` on a file SQLite database in WAL mode, or on PostgreSQL, with the
-demo city loaded) runs under a real HTTP server on loopback in a child process; the bench
-registers a tiny ``/bench/bare`` route (GET and POST, small JSON, no database) on the same app
-object, so both share server, worker settings, middleware and client. The client is one
+The real app (built as ``server.wsgi`` builds it, ``server.production.production_app``, on a
+file SQLite database in WAL mode, or on PostgreSQL, with the demo city loaded) runs under a
+real HTTP server on loopback in a child process; the bench registers a tiny ``/bench/bare``
+route (GET and POST, small JSON, no database) on the same app object, so both share server,
+worker settings, middleware and client. The client is one
 ``requests.Session`` sending requests back to back, so req/s = 1 / latency. The server is
 gunicorn (``gthread``, one worker, as deployed; it keeps the connection open between
 requests) unless ``--server werkzeug``: werkzeug's development server (``make run``) answers
@@ -88,8 +89,9 @@ def add_bare_routes(app: Flask) -> None:
 
 
 def served_app() -> Flask:
-    """The app the child server runs (also a gunicorn factory: ``bench.intake:served_app()``)."""
-    app = bench_app(os.environ["CGT_BENCH_DB_URL"], OTP_FIXED_CODE=OTP_CODE)
+    """The app the child server runs (also a gunicorn factory: ``bench.intake:served_app()``),
+    built as production builds it (``server.wsgi``)."""
+    app = bench_app(os.environ["CGT_BENCH_DB_URL"], served=True, OTP_FIXED_CODE=OTP_CODE)
     add_bare_routes(app)
     return app
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import requests
 
@@ -28,3 +30,17 @@ def wait_until_serving(base: str, proc: subprocess.Popen[bytes], deadline: float
             # Not listening yet, or listening while workers still import the app.
             time.sleep(0.1)
     raise AssertionError("the server did not start listening in time")
+
+
+def stop_cleanly(proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    """SIGTERM a server (gunicorn: graceful) and check it exited 0 with no traceback logged."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    output = log_path.read_text(errors="replace")
+    assert code == 0, output
+    assert "Traceback" not in output, output

@@ -3,6 +3,8 @@ the real runs and their results are in docs/PERFORMANCE.md)."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,15 @@ from bench import console, indicators, intake, push_floor, queue, sync
 @pytest.fixture(autouse=True)
 def scratch_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bench.common.SCRATCH", tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def thaw() -> Iterator[None]:
+    """The in-process benches build their app as a server does, which freezes every object
+    alive (server.production); hand them back to the collector so this test process does
+    not keep the tests' garbage for good."""
+    yield
+    gc.unfreeze()
 
 
 def test_queue_bench_runs_every_view(capsys: pytest.CaptureFixture[str]) -> None:
