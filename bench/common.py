@@ -55,9 +55,10 @@ def drop_database(admin: Engine, name: str, attempts: int = 10) -> None:
 
 @contextmanager
 def scratch_db(engine: str, name: str, keep: bool = False) -> Iterator[str]:
-    """A fresh empty database (SQLite file under ``SCRATCH`` or a PostgreSQL database)."""
+    """A fresh empty database (SQLite file under ``SCRATCH`` or a PostgreSQL database), named
+    for this process: two runs of one bench at once must not remove each other's database."""
     if engine == "sqlite":
-        path = SCRATCH / f"{name}.sqlite3"
+        path = SCRATCH / f"{name}_{os.getpid()}.sqlite3"
         _remove_sqlite(path)
         try:
             yield f"sqlite:///{path}"
