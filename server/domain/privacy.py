@@ -11,9 +11,10 @@ unusable, the way Chinese services show numbers:
 - an e-mail address keeps its first character and its domain: ``z***@example.com``;
 - a resident ID number (公民身份号码, GB 11643) keeps its first three digits and, in the
   18-character form, its check character: ``410**************4``, ``410************``
-  (15-digit form). What stays tells no one where (beyond the province and prefecture's first
-  digit), when or whether a man or a woman was born: the county code, the birth date and the
-  sequence (whose last digit is the sex) are hidden. Kept to its length, the masked number
+  (15-digit form), ``410*** ******** ***X`` (written in groups). What stays tells no one
+  where (beyond the province and prefecture's first digit), when or whether a man or a woman
+  was born: the county code, the birth date and the sequence (whose last digit is the sex)
+  are hidden. Kept to its length, the masked number
   still reads as an ID number to the person who wrote it.
 
 Phone numbers are found two ways, and whatever either finds is masked:
@@ -34,6 +35,16 @@ digits whose birth date (characters 7-12, 19YYMMDD) is a real date and that are 
 city's grid cell codes (``keep``): a 万米单元网格 code is 15 digits too (county, street,
 community, cell: ``410402001001001``), and street 001's read as a date of 1900.
 
+People write ID numbers as they read them off the card, so one is found however it is typed:
+whole or in its groups — area, birth date, sequence and check character, 6-8-4
+(``410402 19900101 102X``, ``410402-19900101-102X``), or 6-6-3 in the 15-digit form — with
+or without one space or hyphen between two groups, in half- or full-width digits
+(``４１０４…``), the X in upper or lower case, half- or full-width (``x``, ``Ｘ``). Read in NFKC
+and without its separators it must pass the same checks, and a grid code written so stays too.
+It is masked as written: the separators and the written form of what stays are kept
+(``410*** ******** ***X``, ``４１０**************Ｘ``). Other groupings (four digits a group,
+as bank cards are written, or two spaces between groups) are not taken for ID numbers.
+
 A number must stand alone: digits next to it make it part of something longer (an order
 number), which is left as written, and so are house numbers, dates and amounts, which
 are not phone numbers, case numbers (UUIDs), which are skipped whole, and 400/800 service
@@ -43,6 +54,7 @@ numbers, which are companies' and published anyway.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Container, Iterator
 from datetime import date
 
@@ -62,14 +74,23 @@ _SEP = r"[ \-‐–—]?"
 _AREA = r"0(?:10|2\d|[3-9]\d\d)"  # 010 and 02X have two digits after the 0, the rest three
 MOBILE = re.compile(rf"(?<!\d)(?:(?:\+|00)?86{_SEP})?1[3-9]\d(?:{_SEP}\d{{4}}){{2}}(?!\d)")
 LANDLINE = re.compile(rf"(?<!\d)(?:[(（]{_AREA}[)）] ?|{_AREA}{_SEP})\d{{3,4}}{_SEP}\d{{4}}(?!\d)")
-# Letters next to it, as well as digits, make a run of digits a code of something else.
-RESIDENT_ID = re.compile(r"(?<![\dA-Za-z])\d{6}(?:\d{11}[\dXx]|\d{9})(?![\dA-Za-z])")
+# Letters next to it, as well as digits, make a run of digits a code of something else. An ID
+# number is written whole or in its groups (area, birth date, sequence and check: 6-8-4, or
+# 6-6-3 in the 15-digit form), with or without one space or hyphen between two groups;
+# half- or full-width (NFKC reads ``４`` as ``4``, ``Ｘ`` as ``X``, ``－`` as ``-``).
+_LETTER = r"A-Za-zＡ-Ｚａ-ｚ"
+ID_SEPARATORS = " -\u3000－"
+_ID_SEP = f"[{re.escape(ID_SEPARATORS)}]?"
+RESIDENT_ID = re.compile(
+    rf"(?<![\d{_LETTER}])\d{{6}}{_ID_SEP}"
+    rf"(?:\d{{8}}{_ID_SEP}\d{{3}}[\dXxＸｘ]|\d{{6}}{_ID_SEP}\d{{3}})(?![\d{_LETTER}])"
+)
 ID_WEIGHTS = tuple(2 ** (17 - i) % 11 for i in range(17))
 ID_CHECK = "10X98765432"  # the check character for each remainder of the weighted sum mod 11
 ID_HEAD = 3  # digits kept at the start of an ID number
 CASE_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # A cheap first look: without seven digits in a row (separators allowed), no phone number.
-SEVEN_DIGITS = re.compile(r"\d(?:[\s()（）.\-‐–—]{0,3}\d){6}")
+SEVEN_DIGITS = re.compile(r"\d(?:[\s()（）.\-‐–—－]{0,3}\d){6}")
 
 
 def mask_contacts(text: str, keep: Container[str] = frozenset()) -> str:
@@ -130,13 +151,23 @@ def _mask_email(match: re.Match[str]) -> str:
 
 
 def is_resident_id(raw: str) -> bool:
-    """Whether ``raw`` (15 or 18 characters) could be a resident ID number: a real birth date
-    and, in the 18-character form, the right check character."""
-    n = "".join(str(int(ch)) for ch in raw if ch not in "Xx")  # full-width digits read alike
-    if len(raw) == 15:
+    """Whether ``raw`` could be a resident ID number: 15 or 18 characters (full-width ones and
+    the separators ``RESIDENT_ID`` allows read as written plainly) with a real birth date and,
+    in the 18-character form, the right check character."""
+    n = _plain_id(raw)
+    if len(n) == 15 and n.isdigit():
         return _real_date("19" + n[6:12])
+    if len(n) != 18 or not n[:17].isdigit():
+        return False
     check = ID_CHECK[sum(w * int(d) for w, d in zip(ID_WEIGHTS, n[:17], strict=True)) % 11]
-    return len(raw) == 18 and (raw[17].upper() == check or n[17:] == check) and _real_date(n[6:14])
+    return n[17].upper() == check and _real_date(n[6:14])
+
+
+def _plain_id(raw: str) -> str:
+    """``raw`` as the ASCII characters of an ID number: NFKC (full-width digits and letters),
+    any script's digits as 0-9, without the separators between its groups."""
+    plain = unicodedata.normalize("NFKC", raw)
+    return "".join(str(int(ch)) if ch.isdecimal() else ch for ch in plain if ch not in " -")
 
 
 def _real_date(yyyymmdd: str) -> bool:
@@ -147,10 +178,13 @@ def _real_date(yyyymmdd: str) -> bool:
 
 
 def _mask_id(raw: str, keep: Container[str]) -> str:
-    if raw in keep or not is_resident_id(raw):
+    if _plain_id(raw) in keep or not is_resident_id(raw):
         return raw
-    tail = 1 if len(raw) == 18 else 0  # the check character: derived from the rest
-    return raw[:ID_HEAD] + MASK * (len(raw) - ID_HEAD - tail) + raw[len(raw) - tail :]
+    # The first three digits stay, and the check character: derived from the rest.
+    last = len(raw) - 1 if len(_plain_id(raw)) == 18 else len(raw)
+    return "".join(
+        MASK if ID_HEAD <= i < last and ch not in ID_SEPARATORS else ch for i, ch in enumerate(raw)
+    )
 
 
 def _head(raw: str) -> int | None:

@@ -86,6 +86,7 @@ def test_an_email_keeps_its_first_character_and_its_domain(
 
 # Resident ID numbers (GB 11643): area code, birth date, sequence, check character.
 AREAS = st.from_regex(r"[1-8][0-9]{5}", fullmatch=True)
+BIRTH_DATES = st.dates(date(1900, 1, 1), date(2099, 12, 31))
 SEQUENCES = st.from_regex(r"[0-9]{3}", fullmatch=True)
 NO_LETTERS = st.text(st.sampled_from(list("身份证号码：:，。；（）() 请核实")), max_size=12)
 
@@ -100,7 +101,7 @@ def id15(area: str, born: date, sequence: str) -> str:
     return area + born.strftime("%y%m%d") + sequence
 
 
-@given(NO_LETTERS, AREAS, st.dates(date(1900, 1, 1), date(2099, 12, 31)), SEQUENCES, NO_LETTERS)
+@given(NO_LETTERS, AREAS, BIRTH_DATES, SEQUENCES, NO_LETTERS)
 @example("身份证号", "110105", date(1949, 12, 31), "002", "")  # the standard's X example
 def test_any_valid_18_character_id_keeps_its_first_three_and_check_character(
     before: str, area: str, born: date, sequence: str, after: str
@@ -118,6 +119,68 @@ def test_any_valid_15_digit_id_keeps_its_first_three_digits(
     assume(number not in DEMO_GRID)
     out = mask_contacts(before + number + after, DEMO_GRID)
     assert out == before + number[:3] + "*" * 12 + after
+
+
+# How people type an ID number: whole or in its groups (6-8-4, 15-digit 6-6-3) with or without
+# one space or hyphen (half- or full-width) between two groups, in half- or full-width digits,
+# the X in upper or lower case, half- or full-width.
+ID_GAPS = st.sampled_from(["", " ", "-", "\u3000", "－"])
+WIDTHS = st.sampled_from(
+    [str.maketrans("", ""), str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")]
+)
+X_FORMS = st.sampled_from(["X", "x", "Ｘ", "ｘ"])
+
+
+def written(number: str, gaps: tuple[str, str], width: dict[int, str], x: str) -> str:
+    """``number`` as a person types it: its groups split by ``gaps``, its digits and X in
+    ``width``, an X check character as ``x``."""
+    sizes = (6, 8, 4) if len(number) == 18 else (6, 6, 3)
+    groups = [number[:6], number[6 : 6 + sizes[1]], number[6 + sizes[1] :]]
+    text = groups[0] + gaps[0] + groups[1] + gaps[1] + groups[2]
+    return (text[:-1] + x if text.endswith("X") else text).translate(width)
+
+
+def masked_as_written(text: str, check: bool) -> str:
+    """The first three characters and (18-character form) the check character stay; the
+    separators stay where they were; every other character is a ``*``."""
+    end = len(text) - 1 if check else len(text)
+    middle = re.sub(r"[^ \-\u3000－]", "*", text[3:end])
+    return text[:3] + middle + text[end:]
+
+
+VALID_IDS = st.one_of(
+    st.builds(id18, AREAS, BIRTH_DATES, SEQUENCES),
+    st.builds(id15, AREAS, st.dates(date(1900, 1, 1), date(1999, 12, 31)), SEQUENCES).filter(
+        lambda number: number not in DEMO_GRID
+    ),
+)
+
+
+@given(NO_LETTERS, VALID_IDS, st.tuples(ID_GAPS, ID_GAPS), WIDTHS, X_FORMS, NO_LETTERS)
+@example("身份证", "41040219900101102X", (" ", " "), {}, "X", "")
+@example("身份证", "41040219900101102X", ("-", "-"), {}, "x", "，")
+@example("", "41040219900101102X", ("", ""), {ord("4"): "４"}, "Ｘ", "")
+@example("旧身份证", "410102900101123", (" ", " "), {}, "X", "")
+def test_an_id_in_groups_or_full_width_is_masked_the_same_way(
+    before: str,
+    number: str,
+    gaps: tuple[str, str],
+    width: dict[int, str],
+    x: str,
+    after: str,
+) -> None:
+    text = written(number, gaps, width, x)
+    out = mask_contacts(before + text + after, DEMO_GRID)
+    assert out == before + masked_as_written(text, check=len(number) == 18) + after
+
+
+@given(st.sampled_from(sorted(DEMO_GRID)), st.tuples(ID_GAPS, ID_GAPS), WIDTHS)
+@example("410402001001001", ("-", "-"), {})
+def test_the_demo_city_grid_codes_stay_however_written(
+    code: str, gaps: tuple[str, str], width: dict[int, str]
+) -> None:
+    text = "网格" + written(code, gaps, width, "X") + "内"
+    assert mask_contacts(text, DEMO_GRID) == text
 
 
 @given(st.sampled_from(sorted(DEMO_GRID)), NO_LETTERS, NO_LETTERS)
@@ -144,6 +207,19 @@ ORDINARY = st.one_of(
     st.uuids(version=4).map(str),  # case numbers
     st.builds(id18, AREAS, st.dates(date(1900, 1, 1)), SEQUENCES, st.integers(1, 10)),  # wrong
     st.from_regex(r"[1-8][0-9]{7}(1[3-9]|[2-9][0-9])[0-9]{5}", fullmatch=True),  # no month
+    # The same in the usual groups or full-width. (Split at one place only, what is left may be
+    # a phone number of its own, as "861000101300" in "861000101300 000" is: +86 10 0010 1300.)
+    st.builds(
+        written,
+        st.one_of(
+            st.builds(id18, AREAS, BIRTH_DATES, SEQUENCES, st.integers(1, 10)),
+            st.from_regex(r"[1-8][0-9]{7}(1[3-9]|[2-9][0-9])[0-9]{5}", fullmatch=True),
+            st.from_regex(r"^[1-8][0-9]{5}(19|20)[0-9]{2}(1[3-9]|[2-9][0-9])[0-9]{6}\Z"),
+        ),
+        ID_GAPS.map(lambda gap: (gap, gap)),
+        WIDTHS,
+        X_FORMS,
+    ),
     st.sampled_from(sorted(DEMO_GRID)),  # kept by name
     st.times().map(lambda t: t.strftime("%H:%M")),
 )
@@ -154,6 +230,8 @@ ORDINARY = st.one_of(
 @example(["00:13", "1000000.00元"], " ")  # libphonenumber read 131-0000-0000 in it
 @example(["12:13", "1000000"], " ")  # a time's minutes, then digits
 @example(["13 1000000元"], "，")  # an amount with a unit after it
+@example(["00:13", "410402 19900101 1021"], " ")  # the check character is wrong
+@example(["410402-901301-123"], "，")  # 15 digits in groups, no 13th month
 def test_ordinary_numbers_stay_as_written(parts: list[str], joint: str) -> None:
     text = "市民反映" + joint.join(parts) + "处有问题"
     assert mask_contacts(text, DEMO_GRID) == text
@@ -187,6 +265,13 @@ def test_masking_is_total_and_idempotent_and_keeps_the_length_without_email(text
         ("身份证410102199001011234", "身份证410**************4"),
         ("身份证11010519491231002X，电话13812345678", "身份证110**************X，电话138****5678"),
         ("旧身份证410102900101123", "旧身份证410************"),
+        ("身份证410402 19900101 102X", "身份证410*** ******** ***X"),
+        ("身份证410402-19900101-102x", "身份证410***-********-***x"),
+        ("身份证４１０４０２１９９００１０１１０２Ｘ", "身份证４１０**************Ｘ"),
+        ("身份证41040219900101102Ｘ", "身份证410**************Ｘ"),
+        ("旧身份证410102 900101 123", "旧身份证410*** ****** ***"),
+        ("身份证410402 19900101 1021", None),  # the check character is wrong
+        ("网格410402-001001-001", "网格410***-******-***"),  # without the city's grid codes...
         ("身份证410102199001011235", None),  # the check character is wrong
         ("订单号202611211234567896", None),  # its check character fits, 2112-34-56 no date
         ("订单410102199013011231", None),  # the same: no 13th month
