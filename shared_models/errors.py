@@ -58,6 +58,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "merge_invalid": ("These cases cannot be merged: {detail}.", "无法合并这些案件：{detail_zh}。"),
     "not_overdue": ("Only overdue cases can be supervised.", "只能督办已超时的案件。"),
+    "not_dispatched": (
+        "No unit holds this case yet: a 督办 note goes to the unit handling a case; dispatch it"
+        " first.",
+        "案件尚未派遣，没有承办单位：督办对象是承办单位，请先派遣。",
+    ),
     "rating_window": ("This case can no longer be rated.", "该案件已不能评价。"),
     "already_rated": ("This case has already been rated.", "该案件已评价过。"),
     "reopen_window": (

@@ -118,7 +118,10 @@ class MapArgs(Bilingual):
 
 
 class SupervisionUnitCount(Schema):
-    key = fields.String(allow_none=True)
+    key = fields.String(
+        allow_none=True,
+        metadata={"description": "the unit's code; null: notes to no unit (指挥中心（未派遣）)"},
+    )
     name = fields.String()
     name_en = fields.String()
     notes = fields.Integer()
@@ -126,7 +129,10 @@ class SupervisionUnitCount(Schema):
     answered = fields.Integer()
     open_now = fields.Integer(metadata={"description": "awaiting an answer now"})
     superseded = fields.Integer(
-        metadata={"description": "unanswered when the case was dispatched elsewhere (已改派)"}
+        metadata={
+            "description": "unanswered when the case was dispatched elsewhere (已改派), or "
+            "written to no unit before dispatch under the old rule"
+        }
     )
 
 

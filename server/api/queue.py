@@ -27,8 +27,9 @@ blp = Blueprint("queue", __name__, url_prefix="/api", description="Queues and li
 class SupervisionItem(SupervisionOut):
     status = fields.String(
         metadata={
-            "description": "awaiting (an answer), answered, or superseded (已改派: the case "
-            "was dispatched to another unit before the addressed one answered)"
+            "description": "awaiting (an answer), answered, or superseded (nobody is to "
+            "answer it: 已改派, the case was dispatched to another unit before the addressed "
+            "one answered; or a note written before dispatch, to no unit, under the old rule)"
         }
     )
 

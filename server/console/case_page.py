@@ -98,6 +98,7 @@ def render_case(case_id: str, error: CgtError | None = None, status: int = 200) 
         unit_names=unit_names,
         can_answer=viewer.role in (Role.HANDLER, Role.ADMIN),
         overdue=case.step_deadline is not None and ctx.now >= case.step_deadline,
+        dispatched=case.department_id is not None,  # a unit holds it: 督办 has someone to ask
         options=(options := filter_options(s)),
         department_by_code={d.code: d for d in options["departments"]},
         map=case_map(s, case),

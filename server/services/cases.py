@@ -270,12 +270,16 @@ def rate(
 
 
 def supervise(s: Session, actor: Actor, case_id: str, note: str, ctx: CaseContext) -> Supervision:
-    """A 督办 note on an overdue case, addressed to its responsible department."""
+    """A 督办 note on an overdue case, addressed to the department that holds it. Before any
+    dispatch there is none: the late step is the desk's own (立案, 派遣) or the inspector's
+    (核实), which 按时派遣率 and the lights measure, and nobody could answer the note."""
     if actor.role not in workflow.DISPATCH_DESK:
         raise Forbidden()
     case = load_visible(s, actor, case_id)
     if case.step_deadline is None or ctx.now < case.step_deadline:
         raise Conflict("not_overdue")
+    if case.department_id is None:
+        raise Conflict("not_dispatched")
     if not note.strip():
         raise InvalidInput("reason_required", errors={"note": ["Required. 必须填写督办意见。"]})
     sup = Supervision(

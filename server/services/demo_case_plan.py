@@ -186,7 +186,10 @@ def _new_plan(
 
 
 def _supervision(rng: random.Random, world: World, plan: CasePlan, started: datetime) -> None:
-    """督办 some overdue cases after their deadline; the department answers some of them."""
+    """督办 some overdue cases after their deadline; the department answers some of them. Only
+    a dispatched case: before dispatch no unit holds it to answer (``not_dispatched``)."""
+    if not any(move.action == "dispatch" for move in plan.moves):
+        return
     limits = world.limits[plan.category]
     hours = _hours(world, plan.category, plan.target)
     _, deadline = step_times(world.calendar, started, hours, limits.unit, world.warn_share)

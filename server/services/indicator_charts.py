@@ -234,7 +234,8 @@ class SupervisionCount:
     cases: int  # distinct cases they were about
     answered: int  # of the notes, answered by now
     open_now: int  # of the notes, awaiting an answer now
-    superseded: int  # of the notes, unanswered when the case went to another unit (已改派)
+    superseded: int  # of the notes, unanswered when the case went to another unit (已改派) or
+    # written to no unit (before dispatch, under the old rule): nobody is to answer them
 
 
 def supervision_by_unit(s: Session, period: Period, tz: ZoneInfo) -> list[SupervisionCount]:

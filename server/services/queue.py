@@ -117,7 +117,8 @@ def my_cases(
 @dataclass(frozen=True)
 class ListedNote:
     """A 督办 note in a list, with its state: ``awaiting`` an answer, ``answered``, or
-    ``superseded`` (已改派: its unit lost the case before answering)."""
+    ``superseded`` (已改派: its unit lost the case before answering; or, written before
+    dispatch under the old rule, addressed to no unit)."""
 
     note: Supervision
     status: str

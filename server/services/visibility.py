@@ -19,6 +19,10 @@ A note the addressed unit has not answered when the case is dispatched elsewhere
 **superseded** (已改派): nobody is left to answer it (the old unit lost it, the new one answers
 only its own), so it is no longer "awaiting an answer" in the desk's list or counts. Its state
 follows the case: were the case dispatched back, the note would await that unit again.
+
+A note is always addressed to a unit: the desk cannot supervise a case before it is dispatched
+(409 ``not_dispatched``, ``services.cases.supervise``). Notes written before that rule, to no
+unit, are superseded too: nobody is to answer them, so they await nothing.
 """
 
 from __future__ import annotations
@@ -102,15 +106,14 @@ def _still_held() -> Any:
 
 def superseded_clause() -> Any:
     """A WHERE clause for the ``Supervision`` rows that are superseded: unanswered, addressed
-    to a unit that no longer holds the case."""
-    unanswered = Supervision.answered_at.is_(None)
-    return and_(unanswered, Supervision.department_id.is_not(None), ~_still_held())
+    to a unit that no longer holds the case (or, written before any dispatch, to none)."""
+    return and_(Supervision.answered_at.is_(None), ~_still_held())
 
 
 def awaiting_clause() -> Any:
-    """A WHERE clause for the notes still awaiting an answer (neither answered nor superseded)."""
-    unanswered = Supervision.answered_at.is_(None)
-    return and_(unanswered, or_(Supervision.department_id.is_(None), _still_held()))
+    """A WHERE clause for the notes still awaiting an answer (neither answered nor superseded):
+    unanswered, addressed to the unit that holds the case."""
+    return and_(Supervision.answered_at.is_(None), _still_held())
 
 
 def supervision_status(sup: Supervision, case_department_id: int | None) -> str:
@@ -118,6 +121,6 @@ def supervision_status(sup: Supervision, case_department_id: int | None) -> str:
     department now holding its case (the same rule as ``superseded_clause``)."""
     if sup.answered_at is not None:
         return ANSWERED
-    if sup.department_id is not None and sup.department_id != case_department_id:
+    if sup.department_id is None or sup.department_id != case_department_id:
         return SUPERSEDED
     return AWAITING

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from server.db import database
-from server.models import User
+from server.models import Supervision, User
 from tests.api.case_helpers import act, ok, report, row_counts, upload_photo
 from tests.console.helpers import console_client
 from tests.factories import (
@@ -21,6 +21,7 @@ from tests.factories import (
     CITIZEN_PHONE,
     DISPATCHER,
     HANDLER,
+    HANDLER_DEPARTMENT,
     INSPECTOR,
     MERCHANT_PHONE,
     MUNICIPAL_DEPARTMENT,
@@ -351,6 +352,70 @@ def test_supervision_notes_stay_with_the_unit_holding_the_case(
     answer = {"answer": "已派人"}
     ok(client.post(f"/api/supervisions/{mine['id']}/answer", json=answer, headers=new))
     assert answers(new)[-1] == "已派人"
+
+
+def test_a_case_no_unit_holds_is_not_supervised_and_older_unaddressed_notes_await_nothing(
+    app: Flask, client: FlaskClient, world: dict[str, Any], clock: Any
+) -> None:
+    """督办 asks the unit that holds a case. Overdue before dispatch (the desk's own step), the
+    desk is refused with a reason and nothing is written; dispatched, the note goes to the
+    unit. A note written to no unit before that rule awaits nobody: the desk's list and the
+    per-unit counts say so, and no department sees or answers it."""
+    d, cid = world["dispatcher"], world["case"]
+    ok(act(client, d, cid, "register"))
+    clock.advance(days=3)  # the 0.5 h dispatch step is long overdue; everyone signs in again
+    d, handler, other = (login(client, u) for u in (DISPATCHER, HANDLER, MUNICIPAL_HANDLER))
+    assert ok(client.get(f"/api/cases/{cid}", headers=d))["light"] == "red"
+    before = row_counts(app)
+    refused = client.post(f"/api/cases/{cid}/supervisions", json={"note": "请尽快"}, headers=d)
+    _refused_blind(refused, 409, "not_dispatched", world)
+    assert "请先派遣" in refused.json["message_zh"]
+    assert row_counts(app) == before
+
+    # A note from before the rule, written while no unit held the case.
+    with database(app).session() as s:
+        by = s.scalar(select(User.id).where(User.username == DISPATCHER))
+        legacy = Supervision(
+            case_id=cid, department_id=None, by_id=by, note="旧督办", created_at=clock()
+        )
+        s.add(legacy)
+        s.commit()
+        legacy_id = legacy.id
+    ok(act(client, d, cid, "dispatch"))
+    clock.advance(days=3)  # the unit is late in turn: now the desk may supervise it
+    d, handler, other = (login(client, u) for u in (DISPATCHER, HANDLER, MUNICIPAL_HANDLER))
+    sent = ok(
+        client.post(f"/api/cases/{cid}/supervisions", json={"note": "请今日办结"}, headers=d), 201
+    )
+
+    listed = ok(client.get("/api/supervisions?open=false", headers=d))["items"]
+    assert [(n["id"], n["status"]) for n in listed] == [
+        (legacy_id, "superseded"),
+        (sent["id"], "awaiting"),
+    ]
+    assert [n["id"] for n in ok(client.get("/api/supervisions", headers=d))["items"]] == [
+        sent["id"]
+    ]
+    units = ok(client.get("/api/indicators/charts/supervision", headers=d))["units"]
+    counted = {u["key"]: (u["notes"], u["answered"], u["open_now"], u["superseded"]) for u in units}
+    assert counted == {None: (1, 0, 0, 1), HANDLER_DEPARTMENT: (1, 0, 1, 0)}
+    # The unit now holding the case answers its own note, not the one addressed to nobody;
+    # another department sees neither.
+    mine = ok(client.get("/api/supervisions?open=false", headers=handler))["items"]
+    assert [n["id"] for n in mine] == [sent["id"]]
+    assert ok(client.get("/api/supervisions?open=false", headers=other))["items"] == []
+    before = row_counts(app)
+    for who in (handler, other):
+        resp = client.post(
+            f"/api/supervisions/{legacy_id}/answer", json={"answer": "好"}, headers=who
+        )
+        _refused_blind(resp, 404, "not_found", world)
+        assert "旧督办" not in resp.get_data(as_text=True)
+    resp = client.post(
+        f"/api/supervisions/{sent['id']}/answer", json={"answer": "好"}, headers=other
+    )
+    _refused_blind(resp, 404, "not_found", world)
+    assert row_counts(app) == before
 
 
 def test_another_persons_devices_are_out_of_reach(

@@ -3,6 +3,10 @@ desk sees how many supervised cases each unit has."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from server.db import database
+from server.models import Supervision, User
 from tests.api.case_helpers import act, ok, report
 from tests.console.helpers import console_client, post_form, text
 from tests.factories import (
@@ -149,3 +153,36 @@ def test_a_redispatched_case_takes_its_notes_from_the_old_department(app, client
         (first["id"], "answered"),
         (second["id"], "superseded"),  # and nothing was written for the refused answers
     ]
+
+
+def test_a_case_overdue_before_dispatch_is_dispatched_not_supervised(app, client, city, clock):
+    """The desk's own late step (派遣) is not 督办'd: the page says to dispatch first, the form
+    is refused like the API, and a note written to no unit before that rule awaits nothing."""
+    d = city["dispatcher"]
+    cid = ok(report(client, city["citizen"]), 201)["case"]["id"]
+    ok(act(client, d, cid, "register"))
+    clock.advance(days=3)
+    desk = console_client(app, DISPATCHER)
+    page = f"/console/cases/{cid}"
+    shown = text(desk.get(page))
+    assert "do-supervise" not in shown and 'id="supervise-after-dispatch"' in shown
+    refused = post_form(desk, f"{page}/supervise", page, note="请尽快处置")
+    assert refused.status_code == 409 and "请先派遣" in text(refused)
+    assert cid not in text(desk.get("/console/queue/supervised"))
+
+    with database(app).session() as s:
+        by = s.scalar(select(User.id).where(User.username == DISPATCHER))
+        s.add(
+            Supervision(
+                case_id=cid, department_id=None, by_id=by, note="旧督办", created_at=clock()
+            )
+        )
+        s.commit()
+    note = text(desk.get(page)).split('id="supervisions"')[1]
+    assert 'data-status="superseded"' in note and "没有承办单位，此督办无需回复" in note
+    assert "旧督办" not in text(desk.get("/console/supervision"))  # awaiting: none
+    listed = text(desk.get("/console/supervision?all=1"))
+    assert "旧督办" in listed and "没有承办单位，此督办无需回复" in listed
+    handler = console_client(app, HANDLER)
+    ok(act(client, d, cid, "dispatch", department=HANDLER_DEPARTMENT))
+    assert "旧督办" not in text(handler.get("/console/supervision?all=1"))
