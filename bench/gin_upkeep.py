@@ -8,7 +8,9 @@ PostgreSQL only. Makes the sync tables from the models, then a twin of ``sync_ch
 (half staff copies with three tags, half a reporter's with one, as a push writes them) and
 their records into one pair and then the other, in one transaction each, alternating which goes
 first; the tables grow as a live log does. Prints the median time per round of each pair and
-the ratio: both pairs run in the same seconds, so the machine's load falls on both alike.
+the ratio: both pairs run in the same seconds, so the machine's load falls on both alike; then
+what the run built and wrote, from the catalogue: each table's rows and GIN indexes (the twins
+three, the plain pair none), so a run that measured something else shows it.
 Results are in docs/PERFORMANCE.md ("Push on PostgreSQL without the audience GIN indexes").
 """
 
@@ -20,6 +22,7 @@ import sys
 import time
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
 
 from server.models.sync import SyncChange, SyncRecord
 
@@ -79,18 +82,44 @@ def main(argv: list[str]) -> int:
                     "WHERE c.relname LIKE 'ix_gin_%'"
                 )  # fmt: skip
             )
+            built = {
+                table: (
+                    conn.scalar(text(f"SELECT count(*) FROM {table}")),
+                    gin_indexes(conn, table),
+                )
+                for pair in pairs.values()
+                for table in pair
+            }
         engine.dispose()
     with_gin, without = (statistics.median(times[n]) for n in ("with GIN", "without"))
     print(f"{args.rows:,} change rows and {args.rows:,} records per round, {args.rounds} rounds "
           f"(tables grow to {args.rows * args.rounds:,} rows each)")  # fmt: skip
     for name, values in times.items():
-        print(f"  {name}: median {statistics.median(values):.1f} ms  {[round(v) for v in values]}")
+        shown = [round(v, 2) for v in values]
+        print(f"  {name}: median {statistics.median(values):.2f} ms  {shown}")
     extra = (with_gin - without) / args.rows * 1e3
     print(
         f"with GIN / without: {with_gin / without:.2f}x; the GIN upkeep {extra:.1f} µs per "
         f"change row and record; the GIN indexes {float(size or 0) / 1e6:.1f} MB"
     )
+    print("at the end (rows, GIN indexes):")
+    for table, (rows, gin) in built.items():
+        print(f"  {table}: {rows:,} rows, {len(gin)} GIN {sorted(gin)}")
     return 0
+
+
+def gin_indexes(conn: Connection, table: str) -> list[str]:
+    """The names of ``table``'s GIN indexes, from the catalogue."""
+    return list(
+        conn.scalars(
+            text(
+                "SELECT ix.relname FROM pg_index i JOIN pg_class ix ON ix.oid = i.indexrelid "
+                "JOIN pg_am am ON am.oid = ix.relam WHERE i.indrelid = CAST(:t AS regclass) "
+                "AND am.amname = 'gin'"
+            ),
+            {"t": table},
+        )
+    )
 
 
 if __name__ == "__main__":

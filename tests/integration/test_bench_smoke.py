@@ -1,15 +1,20 @@
-"""The benchmarks still run: each one at a tiny size on SQLite (figures are not checked here;
-the real runs and their results are in docs/PERFORMANCE.md)."""
+"""The benchmarks still run: each one at a tiny size on SQLite, a PostgreSQL-only one on the
+test server (figures are not checked here, only that the output is whole and adds up; the real
+runs and their results are in docs/PERFORMANCE.md)."""
 
 from __future__ import annotations
 
 import gc
+import os
+import re
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from bench import console, indicators, intake, push_floor, queue, sync
+from bench import console, gin_upkeep, indicators, intake, push_floor, queue, sync
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +94,40 @@ def test_search_queue_bench_writes_the_rows_three_ways(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "one per transaction" in out and "one executemany" in out and "queue+flush" in out
     assert "intake in process" in out
+
+
+@pytest.mark.skipif(not os.environ.get("CGT_TEST_PG_URL"), reason="needs PostgreSQL")
+def test_gin_upkeep_bench_times_both_pairs_of_the_tables_it_says(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench.gin_upkeep at 50 rows x 4 rounds on the test server: every round is timed for
+    both pairs, the medians and the ratio are those of the times, and the catalogue shows
+    that every table got every row and only the twins carry the three GIN indexes."""
+    admin = make_url(os.environ["CGT_TEST_PG_URL"]).set(database="postgres")
+    monkeypatch.setattr("bench.common.PG_ADMIN_URL", admin.render_as_string(hide_password=False))
+    rows, rounds = 50, 4
+    assert gin_upkeep.main(["--rows", str(rows), "--rounds", str(rounds)]) == 0
+    out = capsys.readouterr().out
+    assert f"{rows} change rows and {rows} records per round, {rounds} rounds" in out
+    assert f"(tables grow to {rows * rounds} rows each)" in out
+    medians = {}
+    for name in ("without", "with GIN"):
+        timed = re.search(rf"^  {name}: median ([\d.]+) ms  \[(.*)\]$", out, re.M)
+        assert timed, out
+        times = [float(t) for t in timed[2].split(", ")]
+        assert len(times) == rounds and min(times) > 0, times
+        medians[name] = float(timed[1])
+        assert medians[name] == pytest.approx(statistics.median(times), abs=0.011)
+    summary = re.search(r"with GIN / without: ([\d.]+)x; the GIN upkeep (-?[\d.]+) µs", out)
+    assert summary, out
+    with_gin, without = medians["with GIN"], medians["without"]
+    assert float(summary[1]) == pytest.approx(with_gin / without, rel=0.02, abs=0.01)
+    assert float(summary[2]) == pytest.approx((with_gin - without) / rows * 1e3, abs=0.3)
+    built = dict(re.findall(r"^  (\w+): (\d+ rows, \d GIN .*)$", out, re.M))
+    grown, changes_gin = f"{rows * rounds} rows", ("audience", "prev_audience")
+    assert built == {
+        "sync_changes": f"{grown}, 0 GIN []",
+        "sync_records": f"{grown}, 0 GIN []",
+        "gin_changes": f"{grown}, 2 GIN {[f'ix_gin_changes_{c}' for c in changes_gin]}",
+        "gin_records": f"{grown}, 1 GIN ['ix_gin_records_audience']",
+    }
