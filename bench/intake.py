@@ -66,7 +66,40 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def add_bare_routes(app: Flask) -> None:
-    """The ceiling: a route on the same app doing no work beyond HTTP and JSON."""
+    """The ceiling: a route on the same app doing no work beyond HTTP and JSON; the same
+    with ``us`` microseconds of CPU work added (``/bench/work``, the calibration); and the
+    time each request spent inside the app (``/bench/server-times``)."""
+    served: dict[str, list[float]] = {}
+    inner = app.wsgi_app
+
+    def timed(environ: Any, start_response: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return inner(environ, start_response)
+        finally:
+            if environ["REQUEST_METHOD"] == "POST":
+                query = environ.get("QUERY_STRING")
+                path = environ["PATH_INFO"] + (f"?{query}" if query else "")
+                served.setdefault(path, []).append(time.perf_counter() - t0)
+
+    app.wsgi_app = timed  # type: ignore[method-assign]
+
+    @app.get("/bench/server-times")
+    def bench_server_times() -> Any:
+        """Median µs inside the app per POST path and query since the last call (and forget
+        them): what the server itself spent, without the HTTP server, network and client."""
+        out = {k: statistics.median(v) * 1e6 for k, v in served.items() if v}
+        served.clear()
+        return out
+
+    @app.post("/bench/work")
+    def bench_work_post() -> Any:
+        """The bare POST plus ``us`` µs of the thread's CPU time spent in a loop."""
+        body = request.get_json()
+        until = time.thread_time() + float(request.args.get("us", 0)) / 1e6
+        while time.thread_time() < until:
+            sum(range(100))
+        return {"ok": True, "id": body.get("id")}, 201
 
     @app.get("/bench/bare")
     def bench_bare_get() -> Any:
@@ -227,12 +260,14 @@ def measure(base: str, requests_per_round: int, rounds: int, seed: int) -> dict[
     warm = chunks.pop()[: max(20, requests_per_round // 10)]  # connections, caches, JIT-free warmup
     _rate(get, warm, 200), _rate(post, warm, 201), _rate(commit, warm, 201)
     _rate(intake, warm, 201)
+    server_times(http, base)
     per: dict[str, list[float]] = {"bare GET": [], "bare POST": [], "commit": [], "intake": []}
     for chunk in chunks:
         per["bare GET"].append(_rate(get, chunk, 200))
         per["bare POST"].append(_rate(post, chunk, 201))
         per["commit"].append(_rate(commit, chunk, 201))
         per["intake"].append(_rate(intake, chunk, 201))
+    inside = server_times(http, base)
     http.close()
     med = {k: statistics.median(v) for k, v in per.items()}
     ratio_get = statistics.median(
@@ -250,7 +285,66 @@ def measure(base: str, requests_per_round: int, rounds: int, seed: int) -> dict[
         "ratio_post": ratio_post,
         "ratio_commit": ratio_commit,
         "body_bytes": statistics.mean(len(b) for b in bodies),
+        "inside": {
+            "bare POST": inside["/bench/bare"],
+            "commit": inside["/bench/commit"],
+            "intake": inside["/api/cases"],
+        },
     }
+
+
+CALIBRATION_US = (250, 500, 750, 1000, 1500, 2000)
+
+
+def server_times(http: requests.Session, base: str) -> dict[str, float]:
+    return dict(http.get(f"{base}/bench/server-times").json())
+
+
+def calibrate(base: str, requests_per_round: int, rounds: int, seed: int) -> list[dict[str, float]]:
+    """What a route gets of the bare POST on this machine by the time it spends in the app:
+    per ``us`` in ``CALIBRATION_US``, ``/bench/work?us=…`` (the bare POST plus that much CPU
+    work) against the bare POST, rounds interleaved; the ratio is the median of the rounds'
+    ratios, ``inside`` the median µs the route spent in the app (``/bench/server-times``)."""
+    http = requests.Session()
+    plain = {"Content-Type": "application/json"}
+    bodies = report_bodies(requests_per_round, seed + 3)
+    ratios: dict[int, list[float]] = {us: [] for us in CALIBRATION_US}
+
+    def post(path: str) -> Any:
+        return lambda b: http.post(f"{base}{path}", data=b, headers=plain)
+
+    _rate(post("/bench/bare"), bodies[:50], 201)
+    server_times(http, base)
+    for _ in range(rounds):
+        for us in CALIBRATION_US:
+            bare = _rate(post("/bench/bare"), bodies, 201)
+            ratios[us].append(_rate(post(f"/bench/work?us={us}"), bodies, 201) / bare)
+    inside = server_times(http, base)
+    http.close()
+    return [
+        {
+            "us": us,
+            "inside": inside[f"/bench/work?us={us}"],
+            "bare_inside": inside["/bench/bare"],
+            "ratio": statistics.median(ratios[us]),
+        }
+        for us in CALIBRATION_US
+    ]
+
+
+def calibration_table(curve: list[dict[str, float]], inside: dict[str, float]) -> str:
+    """The calibration as a table, with the intake's own point for comparison."""
+    rows = [
+        [f"{c['us']:.0f}", f"{c['inside']:.0f}", f"{c['inside'] - c['bare_inside']:.0f}",
+         f"{c['ratio']:.0%}"]
+        for c in curve
+    ]  # fmt: skip
+    rows.append(["intake", f"{inside['intake']:.0f}",
+                 f"{inside['intake'] - inside['bare POST']:.0f}", "(above)"])  # fmt: skip
+    head = ["/bench/work?us=", "µs inside the app", "µs more than bare POST", "of bare POST"]
+    return "  calibration: a route's share of the bare POST by its time in the app\n" + table(
+        head, rows
+    )
 
 
 def signed_in_client(url: str, phone: str) -> tuple[Any, dict[str, str]]:
@@ -355,15 +449,20 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
         setup_database(url)
         with serve(url, args.server, args.workers, args.threads) as base:
             result = measure(base, args.requests, args.rounds, args.seed)
+            curve = calibrate(base, args.requests, args.rounds, args.seed) if args.calibrate else []
         result["engine"] = engine
-        r = result["rps"]
+        r, inside = result["rps"], result["inside"]
         print(
             f"  {engine}: bare GET {r['bare GET']:.0f} req/s, bare POST {r['bare POST']:.0f} "
             f"req/s, one-row commit {r['commit']:.0f} req/s, intake {r['intake']:.0f} req/s → "
             f"{result['ratio_get']:.0%} of bare GET, {result['ratio_post']:.0%} of bare POST, "
-            f"{result['ratio_commit']:.0%} of the commit floor (body {result['body_bytes']:.0f} B)",
+            f"{result['ratio_commit']:.0%} of the commit floor (body {result['body_bytes']:.0f} B)"
+            f"\n  inside the app (median µs): bare POST {inside['bare POST']:.0f}, one-row commit "
+            f"{inside['commit']:.0f}, intake {inside['intake']:.0f}",
             flush=True,
         )
+        if curve:
+            print(calibration_table(curve, inside), flush=True)
         if args.in_process:
             print(in_process(url, args.in_process, args.seed), flush=True)
         if args.profile:
@@ -383,6 +482,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--in-process", type=int, default=0, metavar="N",
         help="also time N intake requests in process (test client, batches of 50)",
+    )  # fmt: skip
+    p.add_argument(
+        "--calibrate", action="store_true",
+        help="also measure routes that add 250…2000 µs of CPU work to the bare POST",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=20261116)
     args = p.parse_args(argv)
