@@ -6,10 +6,11 @@ real HTTP server on loopback in a child process; the bench registers a tiny ``/b
 route (GET and POST, small JSON, no database) on the same app object, so both share server,
 worker settings, middleware and client. The client is one
 ``requests.Session`` sending requests back to back, so req/s = 1 / latency. The server is
-gunicorn (``gthread``, one worker, as deployed; it keeps the connection open between
-requests) unless ``--server werkzeug``: werkzeug's development server (``make run``) answers
-every request with ``Connection: close``, so there each request also opens a TCP connection
-and the server starts a thread for it — a slower bare route, and so a kinder ratio.
+gunicorn with one ``gthread`` worker, which keeps the connection open between requests: the
+cheapest bare route, and so the strictest ratio. ``--threads 0`` runs gunicorn's sync workers
+as docs/operations.md deploys them behind nginx (``--workers 4``): a TCP connection per
+request. ``--server werkzeug`` is the development server (``make run``), which also answers
+every request with ``Connection: close`` and starts a thread for it.
 
 ``/bench/commit`` is the bare POST plus one row inserted and committed on the same database:
 the floor under any durable write (on PostgreSQL the commit's WAL flush to disk, on SQLite in
@@ -17,6 +18,13 @@ WAL mode the log append). Rounds interleave bare GET, bare POST, the one-row com
 ``POST /api/cases`` (citizen token, new uuid each time, ~300-byte body); each ratio is the
 median of the per-round ratios, which keeps a noisy machine's drift out of it. Target: intake
 ≥ 50% of the bare ceiling.
+The server records how long each POST spent inside the app (median µs per route: what the
+server itself spent, without the HTTP server, the network and the client); with several
+workers the figures are those of the worker that answers the bench's question.
+``--calibrate`` measures ``/bench/work?us=N``, the bare POST plus N µs of CPU work, against
+the bare POST for N from 250 to 2000: the share of the bare POST a route gets on this
+machine by the time it adds inside the app — the yardstick the intake's own figure is read
+against (docs/PERFORMANCE.md, "Case intake").
 ``--profile`` adds a cProfile of the intake path (in-process, test client) and the SQL
 statements one report costs; ``--in-process N`` times N intake requests through the test
 client without HTTP or profiler (fastest batch of 50 and quartiles, the bare POST's batches
@@ -51,6 +59,7 @@ from sqlalchemy import event, text
 from .common import bench_app, machine, scratch_db, table
 
 TARGET_RATIO = 0.5
+NAN = float("nan")  # a median no worker reported (several workers: one answers the ask)
 OTP_CODE = "246810"
 CITIZEN_PHONE = "13800000001"
 PROFILE_PHONE = "13800000002"  # a code per phone per minute: the profile signs in apart
@@ -159,7 +168,8 @@ def serve(url: str, server: str, workers: int, threads: int) -> Iterator[str]:
     if server == "gunicorn":
         cmd = [
             str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+            "--workers", str(workers),
+            *(["--worker-class", "gthread", "--threads", str(threads)] if threads else []),
             "--log-level", "warning", "bench.intake:served_app()",
         ]  # fmt: skip
     else:
@@ -286,9 +296,9 @@ def measure(base: str, requests_per_round: int, rounds: int, seed: int) -> dict[
         "ratio_commit": ratio_commit,
         "body_bytes": statistics.mean(len(b) for b in bodies),
         "inside": {
-            "bare POST": inside["/bench/bare"],
-            "commit": inside["/bench/commit"],
-            "intake": inside["/api/cases"],
+            "bare POST": inside.get("/bench/bare", NAN),
+            "commit": inside.get("/bench/commit", NAN),
+            "intake": inside.get("/api/cases", NAN),
         },
     }
 
@@ -324,8 +334,8 @@ def calibrate(base: str, requests_per_round: int, rounds: int, seed: int) -> lis
     return [
         {
             "us": us,
-            "inside": inside[f"/bench/work?us={us}"],
-            "bare_inside": inside["/bench/bare"],
+            "inside": inside.get(f"/bench/work?us={us}", NAN),
+            "bare_inside": inside.get("/bench/bare", NAN),
             "ratio": statistics.median(ratios[us]),
         }
         for us in CALIBRATION_US
@@ -477,7 +487,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--server", choices=["gunicorn", "werkzeug"], default="gunicorn")
     p.add_argument("--workers", type=int, default=1, help="gunicorn workers")
-    p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    p.add_argument(
+        "--threads", type=int, default=4,
+        help="gunicorn threads per worker (gthread, keeps the connection); 0: gunicorn's sync "
+        "workers, a connection per request, as docs/operations.md deploys behind nginx",
+    )  # fmt: skip
     p.add_argument("--profile", type=int, default=0, metavar="N", help="profile N intake requests")
     p.add_argument(
         "--in-process", type=int, default=0, metavar="N",
@@ -494,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
         "werkzeug threaded (a new connection per request)"
         if args.server == "werkzeug"
         else (f"gunicorn gthread {args.workers} worker(s) × {args.threads} threads")
+        if args.threads
+        else f"gunicorn sync, {args.workers} worker(s) (a connection per request)"
     )
     print(f"intake bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
     print(

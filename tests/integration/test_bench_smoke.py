@@ -47,6 +47,22 @@ def test_intake_bench_serves_and_compares(capsys: pytest.CaptureFixture[str]) ->
     assert "intake/GET" in out
     assert "SQL statements per intake request" in out
     assert "in-process (test client)" in out and "bare POST fastest" in out
+    inside = re.search(r"inside the app \(median µs\): bare POST (\d+), .* intake (\d+)", out)
+    assert inside and 0 < int(inside[1]) < int(inside[2])  # the intake works more than bare
+
+
+def test_intake_calibration_adds_the_work_it_says(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each /bench/work?us=N route spends at least N µs inside the app, and its share of the
+    bare POST falls as N grows from 250 to 2000."""
+    args = ["--engine", "sqlite", "--requests", "20", "--rounds", "1", "--calibrate"]
+    assert intake.main([*args, "--workers", "2", "--threads", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "gunicorn sync, 2 worker(s)" in out
+    rows = re.findall(r"^\| (\d+) \| (\d+|nan) \| (-?\d+|nan) \| (\d+)% \|$", out, re.M)
+    assert [int(r[0]) for r in rows] == list(intake.CALIBRATION_US)
+    measured = [(int(r[0]), int(r[1])) for r in rows if r[1] != "nan"]
+    assert measured and all(inside >= us for us, inside in measured)
+    assert int(rows[0][3]) > int(rows[-1][3])
 
 
 def test_indicators_bench_times_every_computation(capsys: pytest.CaptureFixture[str]) -> None:
