@@ -29,7 +29,7 @@ from server.models import Case, User
 from server.services import cases as case_svc
 from server.services.actor import Actor
 from server.services.demo import DEMO_PASSWORD
-from shared_models.enums import Role
+from shared_models.enums import CaseState, Role
 
 from . import gen
 from .common import (
@@ -165,8 +165,8 @@ class Bench:
 
 
 def supervise_some(app: Flask, count: int) -> int:
-    """督办 notes on the most overdue dispatched cases (only a unit holding a case is
-    supervised: ``not_dispatched``), written by the real use case."""
+    """督办 notes on the most overdue cases a unit holds (dispatched, not returned to the
+    desk: ``not_dispatched``, ``returned_to_desk``), written by the real use case."""
     with app.test_request_context(), database(app).session() as s:
         ctx = case_ctx()
         desk = s.scalar(select(User).where(User.username == "dispatcher1"))
@@ -174,7 +174,11 @@ def supervise_some(app: Flask, count: int) -> int:
         actor = Actor(desk.id, Role.DISPATCHER)
         ids = s.scalars(
             select(Case.id)
-            .where(Case.step_deadline <= ctx.now, Case.department_id.is_not(None))
+            .where(
+                Case.step_deadline <= ctx.now,
+                Case.department_id.is_not(None),
+                Case.state != CaseState.RETURNED.value,
+            )
             .order_by(Case.step_deadline, Case.id)
             .limit(count)
         ).all()

@@ -63,6 +63,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " first.",
         "案件尚未派遣，没有承办单位：督办对象是承办单位，请先派遣。",
     ),
+    "returned_to_desk": (
+        "The unit returned this case to the command centre: a 督办 note goes to the unit"
+        " handling a case; dispatch it again first.",
+        "承办单位已将案件回退至指挥中心：督办对象是承办单位，请重新派遣后再督办。",
+    ),
     "rating_window": ("This case can no longer be rated.", "该案件已不能评价。"),
     "already_rated": ("This case has already been rated.", "该案件已评价过。"),
     "reopen_window": (

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from shared_models.enums import Role
+from shared_models.enums import CaseState, Role
 from shared_models.errors import CgtError, InvalidInput, NotFound
 from shared_models.schemas import NOTE_MAX, CaseActionSchema
 
@@ -26,7 +26,7 @@ from ..db import session as db_session
 from ..models import Department, Supervision, User
 from ..services import cases as case_svc
 from ..services import photos as photo_svc
-from ..services.visibility import load_visible, sees_answer, supervision_status
+from ..services.visibility import holding_unit, load_visible, sees_answer, supervision_status
 from . import bp
 from .i18n import both, error_text, t
 from .lists import filter_options
@@ -94,11 +94,12 @@ def render_case(case_id: str, error: CgtError | None = None, status: int = 200) 
         people=people,
         supervisions=notes,
         own_notes=own,
-        note_status={n.id: supervision_status(n, case.department_id) for n in notes},
+        note_status={n.id: supervision_status(n, holding_unit(case)) for n in notes},
         unit_names=unit_names,
         can_answer=viewer.role in (Role.HANDLER, Role.ADMIN),
         overdue=case.step_deadline is not None and ctx.now >= case.step_deadline,
         dispatched=case.department_id is not None,  # a unit holds it: 督办 has someone to ask
+        handed_back=case.state == CaseState.RETURNED,  # ... unless it returned the case
         options=(options := filter_options(s)),
         department_by_code={d.code: d for d in options["departments"]},
         map=case_map(s, case),

@@ -272,7 +272,9 @@ def rate(
 def supervise(s: Session, actor: Actor, case_id: str, note: str, ctx: CaseContext) -> Supervision:
     """A 督办 note on an overdue case, addressed to the department that holds it. Before any
     dispatch there is none: the late step is the desk's own (立案, 派遣) or the inspector's
-    (核实), which 按时派遣率 and the lights measure, and nobody could answer the note."""
+    (核实), which 按时派遣率 and the lights measure, and nobody could answer the note. A
+    returned case still names the unit that returned it, but the desk holds it (to dispatch
+    again): the same."""
     if actor.role not in workflow.DISPATCH_DESK:
         raise Forbidden()
     case = load_visible(s, actor, case_id)
@@ -280,6 +282,8 @@ def supervise(s: Session, actor: Actor, case_id: str, note: str, ctx: CaseContex
         raise Conflict("not_overdue")
     if case.department_id is None:
         raise Conflict("not_dispatched")
+    if case.state == CaseState.RETURNED:  # the unit handed it back: the desk holds it again
+        raise Conflict("returned_to_desk")
     if not note.strip():
         raise InvalidInput("reason_required", errors={"note": ["Required. 必须填写督办意见。"]})
     sup = Supervision(

@@ -187,8 +187,9 @@ def _new_plan(
 
 def _supervision(rng: random.Random, world: World, plan: CasePlan, started: datetime) -> None:
     """督办 some overdue cases after their deadline; the department answers some of them. Only
-    a dispatched case: before dispatch no unit holds it to answer (``not_dispatched``)."""
-    if not any(move.action == "dispatch" for move in plan.moves):
+    a case a unit holds: before dispatch none does (``not_dispatched``), and a returned case
+    is back with the desk (``returned_to_desk``)."""
+    if plan.target is S.RETURNED or not any(move.action == "dispatch" for move in plan.moves):
         return
     limits = world.limits[plan.category]
     hours = _hours(world, plan.category, plan.target)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy import Select, exists, null, select, tuple_
+from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session
 
 from shared_models.enums import CaseState, Light, Role
@@ -132,8 +133,12 @@ def supervisions(
     answer, not the answered or superseded ones."""
     if actor.role not in (Role.HANDLER, Role.DISPATCHER, Role.ADMIN):
         raise Forbidden()
-    holder = select(Case.department_id).where(Case.id == Supervision.case_id).scalar_subquery()
-    stmt = select(Supervision, holder)
+    held_by = select(
+        case_when(
+            (Case.state == CaseState.RETURNED.value, null()), else_=Case.department_id
+        )  # the unit holding it: none while returned to the desk (``holding_unit``)
+    ).where(Case.id == Supervision.case_id)
+    stmt = select(Supervision, held_by.scalar_subquery())
     clause = supervision_clause(actor)
     if clause is not None:
         stmt = stmt.where(clause)

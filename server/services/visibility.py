@@ -21,8 +21,11 @@ only its own), so it is no longer "awaiting an answer" in the desk's list or cou
 follows the case: were the case dispatched back, the note would await that unit again.
 
 A note is always addressed to a unit: the desk cannot supervise a case before it is dispatched
-(409 ``not_dispatched``, ``services.cases.supervise``). Notes written before that rule, to no
-unit, are superseded too: nobody is to answer them, so they await nothing.
+(409 ``not_dispatched``, ``services.cases.supervise``) nor while it is returned (409
+``returned_to_desk``). A unit that returns a case no longer holds it, though the case still
+names it: its notes on the case are superseded until the case is dispatched back to it. Notes
+written before that rule, to no unit, are superseded too: nobody is to answer them, so they
+await nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from shared_models.enums import Role
+from shared_models.enums import CaseState, Role
 from shared_models.errors import NotFound
 
 from ..models import Case, CaseReporter, GridCell, Supervision
@@ -73,7 +76,9 @@ def supervision_clause(actor: Actor) -> Any:
         return None
     if actor.role is Role.HANDLER:
         held = exists().where(
-            Case.id == Supervision.case_id, Case.department_id == actor.department_id
+            Case.id == Supervision.case_id,
+            Case.department_id == actor.department_id,
+            Case.state != CaseState.RETURNED.value,  # returned: back with the desk
         )
         return and_(Supervision.department_id == actor.department_id, held)
     return false()
@@ -98,9 +103,12 @@ AWAITING, ANSWERED, SUPERSEDED = "awaiting", "answered", "superseded"
 
 
 def _still_held() -> Any:
+    """The note's unit holds its case: named on it, and not having returned it to the desk."""
     case = aliased(Case)  # its own name: correlated only to the note, whatever the query joins
     return exists().where(
-        case.id == Supervision.case_id, case.department_id == Supervision.department_id
+        case.id == Supervision.case_id,
+        case.department_id == Supervision.department_id,
+        case.state != CaseState.RETURNED.value,
     )
 
 
@@ -116,9 +124,16 @@ def awaiting_clause() -> Any:
     return and_(Supervision.answered_at.is_(None), _still_held())
 
 
+def holding_unit(case: Any) -> int | None:
+    """The department holding a case (anything with ``department_id`` and ``state``): the one
+    it names, unless that unit returned it to the desk."""
+    return None if case.state == CaseState.RETURNED else case.department_id
+
+
 def supervision_status(sup: Supervision, case_department_id: int | None) -> str:
     """``answered``, ``superseded`` or ``awaiting``: the note as its list shows it, given the
-    department now holding its case (the same rule as ``superseded_clause``)."""
+    department now holding its case (``holding_unit``; the same rule as
+    ``superseded_clause``)."""
     if sup.answered_at is not None:
         return ANSWERED
     if sup.department_id is None or sup.department_id != case_department_id:

@@ -647,3 +647,43 @@ def test_only_a_reporting_citizen_rates_the_result(
         f"/api/cases/{world['case']}/rating", json={"stars": 4}, headers=world["citizen"]
     )
     assert ok(rated)["rating"] == 4
+
+
+def test_a_returned_case_is_back_with_the_desk_and_its_notes_await_nobody_until_redispatched(
+    app: Flask, client: FlaskClient, world: dict[str, Any], clock: Any
+) -> None:
+    """A unit that returns a case (回退) hands it back to the desk though the case still names
+    it: the desk cannot 督办 it then (409, nothing written), the unit's unanswered note on it
+    is superseded and out of its reach, and dispatched back to that unit the note awaits its
+    answer again."""
+    d, cid = world["dispatcher"], world["case"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch"))
+    clock.advance(days=3)  # the unit is late: the desk supervises it
+    d, handler = login(client, DISPATCHER), login(client, HANDLER)
+    sent = ok(
+        client.post(f"/api/cases/{cid}/supervisions", json={"note": "请今日办结"}, headers=d), 201
+    )
+    ok(act(client, handler, cid, "return", reason="井盖不属我单位管养"))
+    clock.advance(days=3)  # back with the desk, whose dispatch step is now late too
+    d, handler = login(client, DISPATCHER), login(client, HANDLER)
+
+    before = row_counts(app)
+    refused = client.post(f"/api/cases/{cid}/supervisions", json={"note": "请尽快"}, headers=d)
+    _refused_blind(refused, 409, "returned_to_desk", world)
+    assert "请重新派遣" in refused.json["message_zh"]
+    listed = ok(client.get("/api/supervisions?open=false", headers=d))["items"]
+    assert [(n["id"], n["status"]) for n in listed] == [(sent["id"], "superseded")]
+    assert ok(client.get("/api/supervisions", headers=d))["items"] == []  # awaiting: none
+    [unit] = ok(client.get("/api/indicators/charts/supervision", headers=d))["units"]
+    assert (unit["notes"], unit["open_now"], unit["superseded"]) == (1, 0, 1)
+    assert ok(client.get("/api/supervisions?open=false", headers=handler))["items"] == []
+    answer = f"/api/supervisions/{sent['id']}/answer"
+    resp = client.post(answer, json={"answer": "已处理"}, headers=handler)
+    _refused_blind(resp, 404, "not_found", world)
+    assert row_counts(app) == before
+
+    ok(act(client, d, cid, "dispatch"))  # back to the same unit: the note is its own again
+    mine = ok(client.get("/api/supervisions", headers=handler))["items"]
+    assert [(n["id"], n["status"]) for n in mine] == [(sent["id"], "awaiting")]
+    ok(client.post(answer, json={"answer": "已派人处理"}, headers=handler))

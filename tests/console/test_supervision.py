@@ -135,14 +135,14 @@ def test_a_redispatched_case_takes_its_notes_from_the_old_department(app, client
     assert notes.count('data-status="superseded"') == 1 and "已改派" in notes
     desk = console_client(app, DISPATCHER)
     desk_page = text(desk.get(f"/console/cases/{cid}"))
-    assert "人手不足" in desk_page and "回复前案件已改派其他单位" in desk_page
+    assert "人手不足" in desk_page and "回复前案件已离开该单位" in desk_page
     assert "等待责任单位回复" not in desk_page
     # ...and on the desk's list: not awaiting an answer, not counted as unanswered
     awaiting = text(desk.get("/console/supervision"))
     assert "市民再次来电催办" not in awaiting and "请今日办结" not in awaiting
     everything = text(desk.get("/console/supervision?all=1"))
     listed = everything.split(f'data-supervision="{second["id"]}"')[1].split("</section>")[0]
-    assert 'data-status="superseded"' in listed and "回复前案件已改派其他单位" in listed
+    assert 'data-status="superseded"' in listed and "回复前案件已离开该单位" in listed
     assert "answer-button" not in listed and "等待责任单位回复" not in listed
     counts = everything.split('id="supervision-counts"')[1]
     row = counts.split(f'data-department="{HANDLER_DEPARTMENT}"')[1].split("</tr>")[0]
@@ -186,3 +186,29 @@ def test_a_case_overdue_before_dispatch_is_dispatched_not_supervised(app, client
     handler = console_client(app, HANDLER)
     ok(act(client, d, cid, "dispatch", department=HANDLER_DEPARTMENT))
     assert "旧督办" not in text(handler.get("/console/supervision?all=1"))
+
+
+def test_a_returned_case_is_dispatched_again_not_supervised(app, client, city, clock):
+    """Returned to the desk (回退), a case is the desk's to dispatch again: the page says so
+    instead of offering the 督办 form, a post is refused like the API, and the unit's note
+    shows as one nobody is to answer, without an answer form for the unit."""
+    d = city["dispatcher"]
+    cid = ok(report(client, city["citizen"]), 201)["case"]["id"]
+    ok(act(client, d, cid, "register"))
+    ok(act(client, d, cid, "dispatch", department=HANDLER_DEPARTMENT))
+    clock.advance(days=3)
+    desk = console_client(app, DISPATCHER)
+    page = f"/console/cases/{cid}"
+    post_form(desk, f"{page}/supervise", page, note="请今日办结")
+    ok(act(client, login(client, HANDLER), cid, "return", reason="不属本单位"))
+    clock.advance(days=3)
+    desk = console_client(app, DISPATCHER)
+    shown = text(desk.get(page))
+    assert "do-supervise" not in shown and 'id="supervise-after-redispatch"' in shown
+    assert "请重新派遣后再督办" in shown
+    refused = post_form(desk, f"{page}/supervise", page, note="请尽快处置")
+    assert refused.status_code == 409 and "请重新派遣" in text(refused)
+    note = text(desk.get(page)).split('id="supervisions"')[1]
+    assert 'data-status="superseded"' in note and "回复前案件已离开该单位" in note
+    handler = console_client(app, HANDLER)
+    assert "请今日办结" not in text(handler.get("/console/supervision?all=1"))
