@@ -22,13 +22,16 @@ def _wait(until, seconds: float = 10.0) -> bool:
 
 
 def _rows_in_main_file(path: Path, tmp: Path) -> int:
-    """Rows the database file holds by itself, without its write-ahead log."""
+    """Rows the database file holds by itself, without its write-ahead log (0 while not
+    even the table has left the log; callers wait, so also 0 for a copy taken while the
+    checkpointer was writing the file, which can be torn: "database disk image is
+    malformed" — a copy made behind SQLite's locks, not the database, is broken)."""
     copy = tmp / "copy.sqlite3"
     shutil.copy(path, copy)
     conn = sqlite3.connect(copy)
     try:
         return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
-    except sqlite3.OperationalError:  # not even the table has left the log yet
+    except sqlite3.DatabaseError:  # OperationalError (no table yet) or a torn copy
         return 0
     finally:
         conn.close()
