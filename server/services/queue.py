@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, null, select, tuple_
-from sqlalchemy import case as case_when
+from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from shared_models.enums import CaseState, Light, Role
@@ -21,7 +20,13 @@ from shared_models.errors import Forbidden
 from ..models import Case, CaseReporter, Category, Department, Supervision
 from .actor import Actor
 from .case_search import text_clause
-from .visibility import awaiting_clause, scope_clause, supervision_clause, supervision_status
+from .visibility import (
+    awaiting_clause,
+    holder_of_note,
+    scope_clause,
+    supervision_clause,
+    supervision_status,
+)
 
 
 @dataclass
@@ -133,12 +138,7 @@ def supervisions(
     answer, not the answered or superseded ones."""
     if actor.role not in (Role.HANDLER, Role.DISPATCHER, Role.ADMIN):
         raise Forbidden()
-    held_by = select(
-        case_when(
-            (Case.state == CaseState.RETURNED.value, null()), else_=Case.department_id
-        )  # the unit holding it: none while returned to the desk (``holding_unit``)
-    ).where(Case.id == Supervision.case_id)
-    stmt = select(Supervision, held_by.scalar_subquery())
+    stmt = select(Supervision, holder_of_note())
     clause = supervision_clause(actor)
     if clause is not None:
         stmt = stmt.where(clause)

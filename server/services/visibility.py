@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, exists, false, null, or_, select
+from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session, aliased
 
 from shared_models.enums import CaseState, Role
@@ -75,12 +76,7 @@ def supervision_clause(actor: Actor) -> Any:
     if actor.role in (Role.DISPATCHER, Role.ADMIN):
         return None
     if actor.role is Role.HANDLER:
-        held = exists().where(
-            Case.id == Supervision.case_id,
-            Case.department_id == actor.department_id,
-            Case.state != CaseState.RETURNED.value,  # returned: back with the desk
-        )
-        return and_(Supervision.department_id == actor.department_id, held)
+        return and_(Supervision.department_id == actor.department_id, _still_held())
     return false()
 
 
@@ -102,13 +98,24 @@ def sees_answer(actor: Actor, department_id: int | None) -> bool:
 AWAITING, ANSWERED, SUPERSEDED = "awaiting", "answered", "superseded"
 
 
-def _still_held() -> Any:
-    """The note's unit holds its case: named on it, and not having returned it to the desk."""
+def holding_unit_sql(case: Any) -> Any:
+    """``holding_unit`` in SQL, of ``case`` (``Case`` or an alias of it): NULL while the unit
+    it names has returned it to the desk."""
+    return case_when((case.state == CaseState.RETURNED.value, null()), else_=case.department_id)
+
+
+def holder_of_note() -> Any:
+    """A scalar subquery: the department now holding the note's case (``holding_unit_sql``)."""
     case = aliased(Case)  # its own name: correlated only to the note, whatever the query joins
+    return select(holding_unit_sql(case)).where(case.id == Supervision.case_id).scalar_subquery()
+
+
+def _still_held() -> Any:
+    """The note's unit holds its case (an EXISTS, so a note to no unit, or a case no unit
+    holds, is simply not held: never NULL under a NOT)."""
+    case = aliased(Case)
     return exists().where(
-        case.id == Supervision.case_id,
-        case.department_id == Supervision.department_id,
-        case.state != CaseState.RETURNED.value,
+        case.id == Supervision.case_id, holding_unit_sql(case) == Supervision.department_id
     )
 
 
@@ -126,7 +133,7 @@ def awaiting_clause() -> Any:
 
 def holding_unit(case: Any) -> int | None:
     """The department holding a case (anything with ``department_id`` and ``state``): the one
-    it names, unless that unit returned it to the desk."""
+    it names, unless that unit returned it to the desk. In SQL: ``holding_unit_sql``."""
     return None if case.state == CaseState.RETURNED else case.department_id
 
 
