@@ -16,6 +16,10 @@ in long runs. A store failure leaves the rows in place and the thread backs off
 (``BACKOFF_MAX``). On PostgreSQL with several processes a client's inbox is applied by one
 process at a time (its ``sync_clients`` row, ``FOR UPDATE SKIP LOCKED``).
 
+The same thread publishes the REST intake's queue (``sync_publish.drain``, rule L-2a): a
+report wakes it like a deferred push does, and it publishes once reports have been quiet for
+``QUIET`` seconds (at most ``MAX_WAIT``), pausing between batches while they arrive.
+
 Tests never depend on the thread: they turn it off (``SYNC_INBOX_APPLIER = False``) and
 call :meth:`InboxApplier.drain`, or ``flask cgt sync-inbox --apply``.
 """
@@ -74,10 +78,18 @@ class InboxApplier:
     MAX_WAIT = 2.0  # ... but it never waits or pauses longer than this in a row
     BACKOFF_MAX = 60.0  # seconds, after store failures in a row
 
-    def __init__(self, app: Flask, server: SyncServer, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        server: SyncServer,
+        enabled: bool = True,
+        publish: Callable[[Callable[[], bool]], int] | None = None,
+    ) -> None:
         self.app = app
         self.server = server
         self.enabled = enabled
+        # the REST intake's publish queue (rule L-2a), drained with the inbox
+        self.publish = publish
         self.failures = 0
         self.applied = 0  # mutations receipted by this process's thread
         self._last_push = 0.0
@@ -95,6 +107,14 @@ class InboxApplier:
 
     def received(self) -> None:
         """A deferred push committed rows to the inbox (``SyncServer.on_received``)."""
+        self._last_push = time.monotonic()
+        self.ensure_started()
+        self._wake.set()
+
+    def reported(self) -> None:
+        """A REST report committed a row to the publish queue: publish it behind, with the
+        reports that follow it (the thread waits until they have been quiet for QUIET
+        seconds, at most MAX_WAIT, as after a deferred push)."""
         self._last_push = time.monotonic()
         self.ensure_started()
         self._wake.set()
@@ -140,6 +160,9 @@ class InboxApplier:
             first = False  # a new process looks at once: rows a dead one left behind
             try:
                 self.applied += self.drain(self._yield)
+                if self.publish is not None and not self._yield():
+                    with self.app.app_context():
+                        self.publish(self._yield)
                 self.failures = 0
                 if self._paused_since is not None:
                     self._wake.set()  # it paused for pushes: go on once they are quiet

@@ -16,29 +16,34 @@ just before the transaction commits; the intake, which inserts a new case with C
 statements no flush sees, notes it with ``note_born``. Sync mutation handlers publish
 through their own ``MutationContext`` instead (so the changes carry the device's origin and
 are echoed to it), which takes those records off the hook's list; the bulk report path
-writes its rows' views directly (``publish_views``).
+writes its rows' views directly (``publish_views``). The REST intake's cheap path queues its
+new case instead (``queue_new``): ``drain`` publishes the queue behind the answers, many cases
+a transaction (rule L-2a).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, delete, event, insert, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from shared_models.enums import Role
 from sync.server import Writer
 
 from .models import Case, CasePhoto, CaseReporter, Category, Department
+from .models.sync import SyncPublishQueue
+from .prepared import Prepared
 from .services import city_cache
 from .services.actor import Actor
 from .sync_store import PENDING, SqlServerTx  # PENDING: {(collection, id)} not yet published
 
-if TYPE_CHECKING:
-    from .services.case_intake import NewCase
-
+log = logging.getLogger(__name__)
 CASES, MY_REPORTS, CATEGORIES = "cases", "my_reports", "categories"
 DISPATCHERS, PUBLIC = "role:dispatcher", "public"
 _BUSY = "cgt_sync_publishing"
@@ -115,19 +120,13 @@ def publish_views(
     case: Any,
     photos: list[dict[str, str]],
     reporters: Iterable[int],
-    new: bool = False,
 ) -> None:
     """Write a case's two device-facing records from the case as given (a ``Case``, or the
-    row the intake's bulk path inserted), its photo links and its reporters' user ids.
-    ``new``: the case was inserted in this transaction, so it has no records to read."""
+    row the sync's bulk report path inserted), its photo links and its reporters' user ids."""
     from .api.case_views import case_view
 
-    if isinstance(w.tx, SqlServerTx):  # both views' records in one read (or none)
-        keys = [(CASES, case.id), (MY_REPORTS, case.id)]
-        if new:
-            w.tx.known_absent(keys)
-        else:
-            w.tx.prefetch_records(keys)
+    if isinstance(w.tx, SqlServerTx):  # both views' records in one read (none if known)
+        w.tx.prefetch_records([(CASES, case.id), (MY_REPORTS, case.id)])
     dept = s.get(Department, case.department_id) if case.department_id is not None else None
     names: dict[str, dict[Any, Any]] = {
         "categories": {case.category_code: city_cache.snapshot(s).category(case.category_code)},
@@ -142,14 +141,128 @@ def publish_views(
         _write_if_changed(w, MY_REPORTS, case.id, json_ready({**mine, "photos": photos}), tags)
 
 
-def publish_new(s: Session, new: NewCase, now: datetime) -> None:
-    """Publish a case the intake inserted without an ORM object (``case_intake.file_new``)
-    and log its changes: called last in the transaction, just before the commit (rule C-3).
-    No flush saw the case, so the commit hook has nothing of it to publish again."""
-    w = Writer(SqlServerTx(s), None, now)
-    reporters = [new.reporter["user_id"]] if new.reporter else []
-    publish_views(w, s, new.case, [], reporters, new=True)
-    w.flush()
+# ---------------------------------------------------------------- the intake's queue
+# The REST intake answers the reporter once the case is committed with one small row in
+# ``sync_publish_queue`` (rule L-2a); the case's two views, their scope tags and change-log
+# rows are written by ``drain``, many cases a transaction: by the sync applier behind the
+# reports (``InboxApplier``, woken by them), by every pull before it reads the change log
+# (``PublishQueue.before_pull``) and by ``cgt sync-publish``.
+
+DRAIN_BATCH = 200  # cases per publishing transaction
+_QUEUE = SyncPublishQueue.__table__
+_QUEUE_NEW = Prepared(insert(_QUEUE))
+_ANY_QUEUED = Prepared(select(_QUEUE.c.case_id).limit(1))
+
+
+def _claim(wait: bool) -> Any:
+    """Take up to ``n`` queued cases off the queue, in the transaction that publishes them.
+    On PostgreSQL ``wait=False`` skips rows another transaction is publishing; ``wait=True``
+    waits for it (a pull must not read the log before they are in it). On SQLite the write
+    lock serialises drains either way."""
+    chosen = select(_QUEUE.c.case_id).order_by(_QUEUE.c.case_id).limit(bindparam("n"))
+    chosen = chosen.with_for_update(skip_locked=not wait)
+    return delete(_QUEUE).where(_QUEUE.c.case_id.in_(chosen)).returning(_QUEUE.c.case_id)
+
+
+_CLAIM = {wait: _claim(wait) for wait in (False, True)}
+
+
+def queue_new(s: Session, case_id: str) -> None:
+    """Queue a case the REST intake inserted (``case_intake.file_new``), in its transaction:
+    one small row instead of its records, their tags and change-log rows."""
+    _QUEUE_NEW.executemany(s.connection(), [{"case_id": case_id}])
+
+
+def any_queued(s: Session) -> bool:
+    return bool(_ANY_QUEUED.execute(s.connection()))
+
+
+def drain(
+    factory: sessionmaker[Session],
+    now: datetime,
+    wait: bool = True,
+    pause: Callable[[], bool] | None = None,
+) -> int:
+    """Publish the queued cases, ``DRAIN_BATCH`` per transaction; how many were published.
+    A case leaves the queue in the transaction that writes its records: a failure leaves it
+    queued for the next drain. A case changed since it was queued is published as it is now
+    (the change published it already: nothing new is written then). ``pause``: asked before
+    each batch after the first, True stops for now (the applier lets requests go first)."""
+    total = 0
+    while total == 0 or pause is None or not pause():
+        with factory() as s:
+            ids = list(s.scalars(_CLAIM[wait], {"n": DRAIN_BATCH}))
+            if not ids:
+                return total
+            w = Writer(SqlServerTx(s), None, now)
+            publish_cases(w, s, ids)
+            w.flush()  # numbers from the counter, last before the commit (rule C-3)
+            s.commit()
+        total += len(ids)
+    return total
+
+
+def publish_cases(w: Writer, s: Session, ids: list[str]) -> None:
+    """``publish_case`` for many cases, each table read once for all of them."""
+    from .api.case_views import photo_refs
+
+    # locked on PostgreSQL: a workflow step on one of them publishes it before or after
+    chosen = select(Case).where(Case.id.in_(ids)).order_by(Case.id).with_for_update()
+    cases = list(s.scalars(chosen))
+    if isinstance(w.tx, SqlServerTx):
+        w.tx.prefetch_records([(c, case.id) for case in cases for c in (CASES, MY_REPORTS)])
+    photos: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for case_id, sha, kind in s.execute(
+        select(CasePhoto.case_id, CasePhoto.photo_sha256, CasePhoto.kind)
+        .where(CasePhoto.case_id.in_(ids))
+        .order_by(CasePhoto.added_at)
+    ):
+        photos[case_id].append((sha, kind))
+    reporters: dict[str, list[int]] = defaultdict(list)
+    for case_id, user_id in s.execute(
+        select(CaseReporter.case_id, CaseReporter.user_id).where(CaseReporter.case_id.in_(ids))
+    ):
+        reporters[case_id].append(user_id)
+    for case in cases:
+        publish_views(w, s, case, photo_refs(photos[case.id]), reporters[case.id])
+    _done(s, [(CASES, i) for i in ids])
+
+
+class PublishQueue:
+    """An app's publisher of the intake's queue: ``drain`` with the app's sessions and
+    clock, one thread of the process at a time."""
+
+    def __init__(self, factory: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+        self.factory, self.clock = factory, clock
+        self.lock = threading.Lock()
+        self.published = 0  # cases this process published off the queue
+
+    def before_pull(self, s: Session) -> None:
+        """Before a pull reads the change log: publish whatever is queued, waiting for a
+        drain in progress elsewhere, so a report answered before the pull is in it. A
+        failure is logged and the pull goes on: the cases stay queued, and a later pull
+        gets them (they are logged under new cursors when they are published)."""
+        if any_queued(s):  # the pull's next statements see the drain's commit (they take
+            self.drain(wait=True, quiet=True)  # a snapshot each: SQLite autocommit, PG RC)
+
+    def drain(
+        self, wait: bool = True, pause: Callable[[], bool] | None = None, quiet: bool = False
+    ) -> int:
+        """``drain``. ``wait=False``: nothing if another thread of this process is at it.
+        ``quiet``: a failure is logged, not raised (the cases stay queued)."""
+        if not self.lock.acquire(blocking=wait):
+            return 0
+        try:
+            n = drain(self.factory, self.clock(), wait, pause)
+        except Exception:
+            if not quiet:
+                raise
+            log.exception("publishing the intake's queue failed (the cases stay queued)")
+            return 0
+        finally:
+            self.lock.release()
+        self.published += n
+        return n
 
 
 def publish_category(w: Writer, s: Session, code: str) -> None:

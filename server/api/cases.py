@@ -21,11 +21,12 @@ from ..services import cases as svc
 from ..services.actor import Actor
 from ..services.context import CaseContext
 from ..services.visibility import load_visible
-from ..sync_publish import publish_new
+from ..sync_publish import queue_new
 from .blueprint import Blueprint
 from .case_views import CaseOut, TimelineItem, case_view, photo_refs, timeline
 from .context import case_ctx
 from .security import current_actor, requires
+from .sync import report_queued
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Cases 案件")
 
@@ -73,17 +74,19 @@ def _report_once(data: dict[str, Any], ctx: CaseContext) -> svc.ReportOutcome:
 
 
 def _file_new(data: dict[str, Any], ctx: CaseContext) -> dict[str, Any] | None:
-    """A new report without photos, on the cheap path: filed and published with no ORM
-    object, answered from what was just written. None when the id is taken (the caller then
-    answers through ``_report_once``: a replay or a clash)."""
+    """A new report without photos, on the cheap path: filed with no ORM object, queued for
+    devices (published behind the answer, rule L-2a) and answered from what was just
+    written. None when the id is taken (the caller then answers through ``_report_once``:
+    a replay or a clash)."""
     s, actor = session(), current_actor()
     try:
         new, candidates = case_intake.file_new(s, actor, data, ctx)
-        publish_new(s, new, ctx.now)
+        queue_new(s, new.case.id)
         s.commit()
     except IntegrityError:
         s.rollback()
         return None
+    report_queued()
     case = new.case
     known = {
         "names": {"categories": {case.category_code: new.category}, "departments": {}},

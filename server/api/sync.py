@@ -28,7 +28,7 @@ from ..models import GridCell
 from ..services.actor import Actor
 from ..sync_applier import InboxApplier, peer_of
 from ..sync_handlers import Caller, registry
-from ..sync_publish import DISPATCHERS, PUBLIC, install
+from ..sync_publish import DISPATCHERS, PUBLIC, PublishQueue, install
 from ..sync_store import SqlServerStore
 from .blueprint import Blueprint
 from .context import case_ctx
@@ -120,6 +120,7 @@ class Pull(MethodView):
         """One page of what changed for this user after the cursor (scoped, incremental)"""
         pull = PullRequest.from_json(_body())
         who = peer()
+        publish_queue().before_pull(session())  # reports answered before this pull (L-2a)
         # In the request's own session, which read the token and the user's grid: one
         # connection and one transaction per pull (a pull only reads). The page is encoded
         # in one pass, each record's stored JSON text spliced in as it is.
@@ -175,7 +176,21 @@ def init_app(app: Flask) -> None:
     server = SyncServer(
         store, registry(), lambda: app.config["CLOCK"](), lambda key: peer_of(app, key)
     )
-    applier = InboxApplier(app, server, bool(app.config.get("SYNC_INBOX_APPLIER", True)))
+    queue = PublishQueue(db.factory, lambda: app.config["CLOCK"]())
+    enabled = bool(app.config.get("SYNC_INBOX_APPLIER", True))
+    applier = InboxApplier(app, server, enabled, publish=lambda pause: queue.drain(False, pause))
     server.on_received = applier.received
     app.extensions["cgt_sync"] = server
     app.extensions["cgt_sync_applier"] = applier
+    app.extensions["cgt_publish_queue"] = queue
+
+
+def publish_queue() -> PublishQueue:
+    """The app's publisher of the REST intake's queue (``sync_publish.queue_new``)."""
+    return current_app.extensions["cgt_publish_queue"]  # type: ignore[no-any-return]
+
+
+def report_queued() -> None:
+    """A REST report committed with its row in the publish queue: this process's sync
+    applier publishes it behind the answer, with the reports that follow (rule L-2a)."""
+    current_app.extensions["cgt_sync_applier"].reported()

@@ -139,3 +139,16 @@ class SyncInbox(Base):
     args: Mapped[str] = mapped_column(Text)
     base_version: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SyncPublishQueue(Base):
+    """Cases the REST intake filed whose device-facing records are not written yet (rule
+    L-2a): the report commits with one row here instead of its two records, their scope tags
+    and change-log rows, and the cases are published in batches behind it (the sync
+    applier), by a pull before it reads the change log, and by ``cgt sync-publish``. One row
+    per case; on SQLite one B-tree (no rowid)."""
+
+    __tablename__ = "sync_publish_queue"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)

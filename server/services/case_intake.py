@@ -242,8 +242,8 @@ def file_new(
     s: Session, actor: Actor, data: dict[str, Any], ctx: CaseContext
 ) -> tuple[NewCase, list[tuple[Case, float]]]:
     """File a new report without photos and make no ORM object of it: the REST intake's
-    path. The caller answers from the row (``NewCase.case``) and publishes it to devices
-    (``sync_publish.publish_new``) before committing. An id already taken raises the primary
+    path. The caller answers from the row (``NewCase.case``) and queues it for devices
+    (``sync_publish.queue_new``) before committing. An id already taken raises the primary
     key's IntegrityError (the caller then answers through ``report``: replay or clash)."""
     assert not data.get("photos"), "reports with photos go through report()"
     new = prepare(s, actor, data, ctx)

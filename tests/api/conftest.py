@@ -14,6 +14,7 @@ from server.db import database
 from server.models import User
 from server.services.auth import AuthSettings, issue_tokens
 from shared_models.enums import Role
+from tests.factories import CITIZEN_PHONE, DISPATCHER, INSPECTOR, load_city, login, login_phone
 
 
 @dataclass
@@ -49,3 +50,15 @@ def person(app: Flask, clock: FixedClock) -> Callable[[Role], Person]:
 @pytest.fixture
 def citizen(person: Callable[[Role], Person]) -> Person:
     return person(Role.CITIZEN)
+
+
+@pytest.fixture
+def people(app: Flask, client) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The demo city loaded, and the headers of its citizen, dispatcher and inspector
+    (a module wanting more people defines its own ``people``)."""
+    load_city(app)
+    return {
+        "citizen": login_phone(client, app, CITIZEN_PHONE),
+        "dispatcher": login(client, DISPATCHER),
+        "inspector": login(client, INSPECTOR),
+    }
