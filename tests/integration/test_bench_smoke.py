@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bench import console, gin_upkeep, indicators, intake, push_floor, queue, sync
+from bench.common import scratch_db
 
 
 @pytest.fixture(autouse=True)
@@ -46,11 +47,25 @@ def test_intake_bench_serves_and_compares(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "intake/GET" in out
     assert "SQL statements per intake request" in out
+    assert "INSERT sync_records" in out  # the device copies count with the intake (L-2a)
     assert "in-process (test client)" in out and "bare POST fastest" in out
     inside = re.search(
         r"inside the app \(µs, median / mean\): bare POST (\d+) / \d+, .* intake (\d+)", out
     )
     assert inside and 0 < int(inside[1]) < int(inside[2])  # the intake works more than bare
+
+
+def test_the_intake_rounds_publish_what_their_reports_queued() -> None:
+    """``/bench/publish`` writes the device copies of the reports answered so far, so the
+    intake's timing carries them (rule L-2a) and the bare rounds after it do not."""
+    with scratch_db("sqlite", "cgt_bench_publish") as url:
+        intake.setup_database(url)
+        client, auth = intake.signed_in_client(url, intake.IN_PROCESS_PHONE)
+        client.application.extensions["cgt_sync_applier"].stop()  # only the route publishes
+        for body in intake.report_bodies(3, 7):
+            assert client.post("/api/cases", data=body, headers=auth).status_code == 201
+        assert client.post("/bench/publish").json == {"published": 3}
+        assert client.post("/bench/publish").json == {"published": 0}
 
 
 def test_intake_calibration_adds_the_work_it_says(capsys: pytest.CaptureFixture[str]) -> None:
