@@ -32,8 +32,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Any:
     engine.dispose()
 
 
-def _plans_of_queue_pages(engine: Any, light: Light, pages: int) -> list[str]:
-    """Walk ``pages`` pages of the dispatcher's list; the query plan of each page's case query."""
+def _plans_of_queue_pages(
+    engine: Any, light: Light | None, pages: int, who: Actor | None = None, tasks: bool = False
+) -> list[str]:
+    """Walk ``pages`` pages of a list (by default the dispatcher's); the query plan of each
+    page's case query."""
     seen: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
@@ -43,12 +46,12 @@ def _plans_of_queue_pages(engine: Any, light: Light, pages: int) -> list[str]:
     event.listen(engine, "before_cursor_execute", keep)
     try:
         with Session(engine) as s:
-            desk = Actor(1, Role.DISPATCHER)
+            actor = who or Actor(1, Role.DISPATCHER)
             after = None
-            for _ in range(pages):
-                f = queue_svc.QueueFilter(light=light)
-                _rows, after = queue_svc.queue(s, desk, f, NOW, 50, after)
-                assert after is not None, "fewer pages than the test needs"
+            for page in range(1, pages + 1):
+                f = queue_svc.QueueFilter(light=light, tasks=tasks)
+                _rows, after = queue_svc.queue(s, actor, f, NOW, 50, after)
+                assert after is not None or page == pages, "fewer pages than the test needs"
     finally:
         event.remove(engine, "before_cursor_execute", keep)
     with engine.connect() as conn:
@@ -78,3 +81,23 @@ def test_the_open_deadline_index_holds_open_cases_only(generated: Any) -> None:
             text("SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_cases_open_deadline'")
         ).scalar_one()
     assert int(stat.split()[0]) == indexed < total / 5
+
+
+def test_an_inspectors_tasks_read_the_partial_inspector_index(generated: Any) -> None:
+    """ix_cases_inspector_deadline holds only cases with an inspector on SQLite (a new report
+    is not written into it): the task list, which names the inspector, still reads it."""
+    with generated.connect() as conn:
+        inspector = conn.execute(
+            text("SELECT inspector_id FROM cases WHERE inspector_id IS NOT NULL "
+                 "AND step_deadline IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+        ).scalar_one()  # fmt: skip
+        stat = conn.execute(
+            text("SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_cases_inspector_deadline'")
+        ).scalar_one()
+        unassigned = conn.execute(
+            text("SELECT count(*) FROM cases WHERE inspector_id IS NULL")
+        ).scalar_one()
+        total = conn.execute(text("SELECT count(*) FROM cases")).scalar_one()
+    assert unassigned > 0 and int(stat.split()[0]) == total - unassigned
+    (plan,) = _plans_of_queue_pages(generated, None, 1, Actor(inspector, Role.INSPECTOR), True)
+    assert "ix_cases_inspector_deadline (inspector_id=?" in plan, plan
