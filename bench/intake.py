@@ -32,6 +32,13 @@ against (docs/PERFORMANCE.md, "Case intake").
 statements one report costs; ``--in-process N`` times N intake requests through the test
 client without HTTP or profiler (fastest batch of 50 and quartiles, the bare POST's batches
 interleaved): the server's own cost per report, less blurred by a busy machine.
+``--against DIR`` serves a second source tree (a ``git archive`` copy or a worktree of another
+commit, same venv; its own ``served_app`` and ``setup_database``) beside this one, each on its
+own scratch database, and every round sends each kind of request to both in turn (their order
+alternating between rounds): a before/after comparison whose two builds meet the same load,
+where runs one after the other differ by ±10 points here. Each build gets its line, its times
+inside the app and its row; ``--calibrate``, ``--in-process`` and ``--profile`` concern the
+first build (this tree) only.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -177,10 +184,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(url: str, server: str, workers: int, threads: int) -> Iterator[str]:
-    """The app under a real HTTP server in a child process; yields its base URL."""
+def serve(url: str, server: str, workers: int, threads: int, root: Path = ROOT) -> Iterator[str]:
+    """The app (of the source tree at ``root``) under a real HTTP server in a child process;
+    yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "CGT_BENCH_DB_URL": url, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "CGT_BENCH_DB_URL": url, "PYTHONPATH": str(root)}
     if server == "gunicorn":
         cmd = [
             str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
@@ -190,7 +198,7 @@ def serve(url: str, server: str, workers: int, threads: int) -> Iterator[str]:
         ]  # fmt: skip
     else:
         cmd = [sys.executable, "-m", "bench.intake", "--serve", str(port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    proc = subprocess.Popen(cmd, cwd=root, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -268,24 +276,14 @@ def _rate(send: Any, bodies: list[bytes], expect: int, then: Any = None) -> floa
     return len(bodies) / (time.perf_counter() - t0)
 
 
-def measure(base: str, requests_per_round: int, rounds: int, seed: int) -> dict[str, Any]:
-    http = requests.Session()
+KINDS = ("bare GET", "bare POST", "commit", "intake")
+
+
+def _senders(http: requests.Session, base: str) -> dict[str, tuple[Any, int, Any]]:
+    """Per kind of request: how to send one body to ``base``, the status it must get, and
+    what runs after the round's last one, inside its timing (``_rate``'s ``then``)."""
     auth = {**citizen_headers(http, base), "Content-Type": "application/json"}
     plain = {"Content-Type": "application/json"}
-    bodies = report_bodies(requests_per_round * (rounds + 1), seed)
-    chunks = [bodies[i :: rounds + 1] for i in range(rounds + 1)]
-
-    def get(_: bytes) -> requests.Response:
-        return http.get(f"{base}/bench/bare")
-
-    def post(b: bytes) -> requests.Response:
-        return http.post(f"{base}/bench/bare", data=b, headers=plain)
-
-    def commit(b: bytes) -> requests.Response:
-        return http.post(f"{base}/bench/commit", data=b, headers=plain)
-
-    def intake(b: bytes) -> requests.Response:
-        return http.post(f"{base}/api/cases", data=b, headers=auth)
 
     def publish() -> None:
         """The reports' device copies, written behind their answers (rule L-2a): drained
@@ -294,34 +292,53 @@ def measure(base: str, requests_per_round: int, rounds: int, seed: int) -> dict[
         if r.status_code not in (200, 404):
             raise AssertionError(f"{r.status_code}: {r.text[:300]}")
 
-    warm = chunks.pop()[: max(20, requests_per_round // 10)]  # connections, caches, JIT-free warmup
-    _rate(get, warm, 200), _rate(post, warm, 201), _rate(commit, warm, 201)
-    _rate(intake, warm, 201, publish)
-    server_times(http, base)
-    per: dict[str, list[float]] = {"bare GET": [], "bare POST": [], "commit": [], "intake": []}
-    for chunk in chunks:
-        per["bare GET"].append(_rate(get, chunk, 200))
-        per["bare POST"].append(_rate(post, chunk, 201))
-        per["commit"].append(_rate(commit, chunk, 201))
-        per["intake"].append(_rate(intake, chunk, 201, publish))
-    inside = server_times(http, base)
-    http.close()
-    med = {k: statistics.median(v) for k, v in per.items()}
-    ratio_get = statistics.median(
-        i / g for i, g in zip(per["intake"], per["bare GET"], strict=True)
-    )
-    ratio_post = statistics.median(
-        i / p for i, p in zip(per["intake"], per["bare POST"], strict=True)
-    )
-    ratio_commit = statistics.median(
-        i / c for i, c in zip(per["intake"], per["commit"], strict=True)
-    )
     return {
-        "rps": med,
-        "ratio_get": ratio_get,
-        "ratio_post": ratio_post,
-        "ratio_commit": ratio_commit,
-        "body_bytes": statistics.mean(len(b) for b in bodies),
+        "bare GET": (lambda _: http.get(f"{base}/bench/bare"), 200, None),
+        "bare POST": (lambda b: http.post(f"{base}/bench/bare", data=b, headers=plain), 201, None),
+        "commit": (lambda b: http.post(f"{base}/bench/commit", data=b, headers=plain), 201, None),
+        "intake": (lambda b: http.post(f"{base}/api/cases", data=b, headers=auth), 201, publish),
+    }
+
+
+def measure_builds(
+    bases: list[str], requests_per_round: int, rounds: int, seed: int
+) -> list[dict[str, Any]]:
+    """Each round sends every kind of request to each server in turn (the servers' order
+    alternating between rounds), so two builds served at once share the machine's moods."""
+    sessions = [requests.Session() for _ in bases]
+    senders = [_senders(http, base) for http, base in zip(sessions, bases, strict=True)]
+    bodies = report_bodies(requests_per_round * (rounds + 1), seed)
+    chunks = [bodies[i :: rounds + 1] for i in range(rounds + 1)]
+    warm = chunks.pop()[: max(20, requests_per_round // 10)]  # connections, caches, JIT-free warmup
+    for http, base, build in zip(sessions, bases, senders, strict=True):
+        for send, expect, then in build.values():
+            _rate(send, warm, expect, then)
+        server_times(http, base)
+    per: list[dict[str, list[float]]] = [{k: [] for k in KINDS} for _ in bases]
+    for n, chunk in enumerate(chunks):
+        order = range(len(bases)) if n % 2 == 0 else reversed(range(len(bases)))
+        for b in order:
+            for kind, (send, expect, then) in senders[b].items():
+                per[b][kind].append(_rate(send, chunk, expect, then))
+    inside = [server_times(http, base) for http, base in zip(sessions, bases, strict=True)]
+    for http in sessions:
+        http.close()
+    body_bytes = statistics.mean(len(b) for b in bodies)
+    return [_summary(p, i, body_bytes) for p, i in zip(per, inside, strict=True)]
+
+
+def _summary(
+    per: dict[str, list[float]], inside: dict[str, tuple[float, float]], body_bytes: float
+) -> dict[str, Any]:
+    def ratio(to: str) -> float:
+        return statistics.median(i / o for i, o in zip(per["intake"], per[to], strict=True))
+
+    return {
+        "rps": {k: statistics.median(v) for k, v in per.items()},
+        "ratio_get": ratio("bare GET"),
+        "ratio_post": ratio("bare POST"),
+        "ratio_commit": ratio("commit"),
+        "body_bytes": body_bytes,
         "inside": {
             "bare POST": inside.get("/bench/bare", (NAN, NAN)),
             "commit": inside.get("/bench/commit", (NAN, NAN)),
@@ -334,8 +351,12 @@ CALIBRATION_US = (250, 500, 750, 1000, 1500, 2000)
 
 
 def server_times(http: requests.Session, base: str) -> dict[str, tuple[float, float]]:
-    """Median and mean µs inside the app per POST route since the last ask."""
-    return {k: (v[0], v[1]) for k, v in http.get(f"{base}/bench/server-times").json().items()}
+    """Median and mean µs inside the app per POST route since the last ask; none from a build
+    older than the route (``--against`` an older commit: its figures are nan)."""
+    r = http.get(f"{base}/bench/server-times")
+    if r.status_code == 404:
+        return {}
+    return {k: (v[0], v[1]) for k, v in r.json().items()}
 
 
 def calibrate(base: str, requests_per_round: int, rounds: int, seed: int) -> list[dict[str, float]]:
@@ -488,30 +509,56 @@ def _table_of(statement: str) -> str:
     return ""
 
 
-def run_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
-    with scratch_db(engine, "cgt_bench_intake") as url:
+def _setup_in(root: Path, url: str) -> None:
+    """``setup_database`` as the source tree at ``root`` has it (its models, its demo city)."""
+    if root == ROOT:
         setup_database(url)
-        with serve(url, args.server, args.workers, args.threads) as base:
-            result = measure(base, args.requests, args.rounds, args.seed)
-            curve = calibrate(base, args.requests, args.rounds, args.seed) if args.calibrate else []
-        result["engine"] = engine
-        r, inside = result["rps"], result["inside"]
-        print(
-            f"  {engine}: bare GET {r['bare GET']:.0f} req/s, bare POST {r['bare POST']:.0f} "
-            f"req/s, one-row commit {r['commit']:.0f} req/s, intake {r['intake']:.0f} req/s → "
-            f"{result['ratio_get']:.0%} of bare GET, {result['ratio_post']:.0%} of bare POST, "
-            f"{result['ratio_commit']:.0%} of the commit floor (body {result['body_bytes']:.0f} B)"
-            "\n  inside the app (µs, median / mean): "
-            + ", ".join(f"{k} {m:.0f} / {a:.0f}" for k, (m, a) in inside.items()),
-            flush=True,
-        )
+        return
+    code = f"from bench.intake import setup_database; setup_database({url!r})"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True)
+
+
+def _line(engine: str, result: dict[str, Any]) -> str:
+    r, inside = result["rps"], result["inside"]
+    return (
+        f"  {engine}: bare GET {r['bare GET']:.0f} req/s, bare POST {r['bare POST']:.0f} "
+        f"req/s, one-row commit {r['commit']:.0f} req/s, intake {r['intake']:.0f} req/s → "
+        f"{result['ratio_get']:.0%} of bare GET, {result['ratio_post']:.0%} of bare POST, "
+        f"{result['ratio_commit']:.0%} of the commit floor (body {result['body_bytes']:.0f} B)"
+        "\n  inside the app (µs, median / mean): "
+        + ", ".join(f"{k} {m:.0f} / {a:.0f}" for k, (m, a) in inside.items())
+    )
+
+
+def run_engine(engine: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """This tree's build, and with ``--against`` the other tree's beside it (each on its own
+    scratch database), measured together; one result per build, this tree's first."""
+    roots = [ROOT] + ([Path(args.against).resolve()] if args.against else [])
+    names = ["cgt_bench_intake", "cgt_bench_intake_against"][: len(roots)]
+    with ExitStack() as databases:
+        urls = [databases.enter_context(scratch_db(engine, name)) for name in names]
+        for root, url in zip(roots, urls, strict=True):
+            _setup_in(root, url)
+        with ExitStack() as servers:
+            bases = [
+                servers.enter_context(serve(url, args.server, args.workers, args.threads, root))
+                for root, url in zip(roots, urls, strict=True)
+            ]
+            results = measure_builds(bases, args.requests, args.rounds, args.seed)
+            curve = (
+                calibrate(bases[0], args.requests, args.rounds, args.seed) if args.calibrate else []
+            )
+        for n, (root, result) in enumerate(zip(roots, results, strict=True)):
+            result["engine"] = f"{engine}, {root}" if n else engine
+            print(_line(result["engine"], result), flush=True)
         if curve:
-            print(calibration_table(curve, inside), flush=True)
+            print(calibration_table(curve, results[0]["inside"]), flush=True)
         if args.in_process:
-            print(in_process(url, args.in_process, args.seed), flush=True)
+            print(in_process(urls[0], args.in_process, args.seed), flush=True)
         if args.profile:
-            print(profile(url, args.profile, args.seed), flush=True)
-    return result
+            print(profile(urls[0], args.profile, args.seed), flush=True)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -535,6 +582,13 @@ def main(argv: list[str] | None = None) -> int:
         "--calibrate", action="store_true",
         help="also measure routes that add 250…2000 µs of CPU work to the bare POST",
     )  # fmt: skip
+    p.add_argument(
+        "--against", metavar="DIR",
+        help="also serve the source tree in DIR (a `git archive` copy or a worktree of another "
+        "commit, same venv) at the same time, on its own database, each round alternating "
+        "between the two: a before/after comparison (--calibrate, --in-process and --profile "
+        "concern this tree only)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=20261116)
     args = p.parse_args(argv)
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
@@ -551,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} rounds × {args.requests} requests of each kind",
         flush=True,
     )
-    results = [run_engine(e, args) for e in engines]
+    results = [r for e in engines for r in run_engine(e, args)]
     rows = [
         [
             r["engine"], round(r["rps"]["bare GET"]), round(r["rps"]["bare POST"]),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import shutil
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,6 +81,50 @@ def test_intake_calibration_adds_the_work_it_says(capsys: pytest.CaptureFixture[
     measured = [(int(r[0]), int(r[1])) for r in rows if r[1] != "nan"]
     assert measured and all(inside >= us for us, inside in measured)
     assert int(rows[0][3]) > int(rows[-1][3])
+
+
+def test_intake_bench_serves_two_builds_at_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--against DIR``: a copy of this tree (as a ``git archive`` of another commit would be)
+    set up and served from DIR beside this one, by DIR's own code (the copy notes each call);
+    each build gets its line, its times inside the app and its row, the row saying what the
+    line says."""
+    other = tmp_path / "other"
+    for package in ("bench", "server", "shared_models", "sync"):
+        shutil.copytree(
+            intake.ROOT / package, other / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    with (other / "bench" / "intake.py").open("a") as f:
+        f.write(
+            "\n\ndef _noted(fn, name):\n"
+            "    def call(*a):\n"
+            "        (ROOT / name).touch()\n"
+            "        return fn(*a)\n"
+            "    return call\n\n\n"
+            "setup_database = _noted(setup_database, 'set_up')\n"
+            "served_app = _noted(served_app, 'served')\n"
+        )
+    args = ["--engine", "sqlite", "--requests", "20", "--rounds", "2", "--against", str(other)]
+    assert intake.main(args) == 0
+    out = capsys.readouterr().out
+    assert (other / "set_up").exists() and (other / "served").exists()
+    assert not (intake.ROOT / "set_up").exists() and not (intake.ROOT / "served").exists()
+    for label in ("sqlite", f"sqlite, {other}"):
+        line = re.search(
+            rf"^  {re.escape(label)}: bare GET (\d+) req/s, bare POST (\d+) req/s, one-row commit "
+            r"(\d+) req/s, intake (\d+) req/s → (\d+)% of bare GET.*\n  inside the app "
+            r"\(µs, median / mean\): bare POST (\d+) / \d+, commit \d+ / \d+, intake (\d+) / \d+$",
+            out,
+            re.M,
+        )
+        assert line, label
+        assert 0 < int(line[6]) < int(line[7])  # each build's intake works more than its bare
+        row = re.search(
+            rf"^\| {re.escape(label)} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+)%", out, re.M
+        )
+        assert row and row.groups() == line.groups()[:5], label
+    assert out.count("\n| sqlite") == 2
 
 
 def test_indicators_bench_times_every_computation(capsys: pytest.CaptureFixture[str]) -> None:
