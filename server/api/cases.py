@@ -82,6 +82,7 @@ def _file_new(data: dict[str, Any], ctx: CaseContext) -> dict[str, Any] | None:
     try:
         new, candidates = case_intake.file_new(s, actor, data, ctx)
         queue_new(s, new.case.id)
+        grid = city_cache.snapshot(s).grid_codes  # the transaction's copy: no read after
         s.commit()
     except IntegrityError:
         s.rollback()
@@ -93,7 +94,7 @@ def _file_new(data: dict[str, Any], ctx: CaseContext) -> dict[str, Any] | None:
         "is_reporter": case.reporter_id is not None,
         "photos": [],
     }
-    return _answer(s, case, candidates, actor, ctx, known)
+    return _answer(s, case, candidates, actor, ctx, known, grid)
 
 
 def _answer(
@@ -103,12 +104,16 @@ def _answer(
     actor: Actor,
     ctx: CaseContext,
     known: dict[str, Any],
+    grid_codes: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """``ReportOut``'s content: the case as the reporter sees it and the "same problem?" list.
     The candidates are other people's reports: a citizen or shop owner reads their addresses
-    with contact data masked, as Open311 publishes them (staff may read those cases anyway)."""
+    with contact data masked, as Open311 publishes them (staff may read those cases anyway).
+    ``grid_codes``: the city's grid codes, when the caller has them (else read here)."""
     public = actor.role in (Role.CITIZEN, Role.MERCHANT)
-    grid = city_cache.snapshot(s).grid_codes if public and candidates else frozenset()
+    grid: frozenset[str] = frozenset()
+    if public and candidates:
+        grid = city_cache.snapshot(s).grid_codes if grid_codes is None else grid_codes
     return {
         "case": case_view(s, case, actor, ctx.now, **known),
         "same_problem": [

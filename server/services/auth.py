@@ -21,6 +21,7 @@ from shared_models.errors import Forbidden, InvalidInput, NotAuthenticated, TooM
 
 from ..models import DeviceToken, LoginFailure, OtpCode, User
 from ..prepared import Prepared
+from . import city_cache
 
 log = logging.getLogger("cgt.sms")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -291,6 +292,7 @@ _BY_ACCESS = Prepared(
         _U.c.department_id,
         _U.c.display_name,
         _U.c.active,
+        city_cache.TOKEN,  # read along: most requests look at the city next
     )  # fmt: skip
     .join(_U, _U.c.id == _T.c.user_id)
     .where(_T.c.access_hash == bindparam("access_hash"))
@@ -302,7 +304,8 @@ def authenticate(s: Session, access: str, now: datetime) -> Signed:
     rows = _BY_ACCESS.execute(s.connection(), {"access_hash": digest(access)})
     if not rows:
         raise NotAuthenticated()
-    token_id, revoked_at, expires_at, user_id, role, department_id, name, active = rows[0]
+    token_id, revoked_at, expires_at, user_id, role, department_id, name, active, city = rows[0]
+    city_cache.seen_token(s, city)
     if revoked_at is not None:
         raise NotAuthenticated()
     if expires_at <= now:

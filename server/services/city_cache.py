@@ -4,8 +4,9 @@ Every report needs its category (time limits, time unit) and the grid cell under
 Read from the database that is two ORM queries per report; here it is a dictionary and a
 bucketed point look-up. The copy is checked against ``city_revision`` — one row whose token
 every transaction that changes a category or a grid cell replaces (``install``) — with one
-primary-key read per transaction, so an import in any process (CLI, admin endpoint, another
-gunicorn worker) is seen by the next transaction of every other. A transaction that has
+primary-key read per transaction (in a signed-in request, a subquery of the sign-in's own
+statement: ``TOKEN``, ``seen_token``), so an import in any process (CLI, admin endpoint,
+another gunicorn worker) is seen by the next transaction of every other. A transaction that has
 itself changed the city reads it from the database instead, uncached, so an uncommitted or
 rolled-back import is never remembered. Changes made outside the app's sessions (hand-written
 SQL) must replace the token too, or restart the server.
@@ -37,6 +38,7 @@ BUCKET_DEG = 0.01  # ~1 km: a 万米 cell (~100 m) falls in one bucket, rarely i
 _ONE = 1
 _CHANGED = "cgt_city_changed"  # session.info: this transaction changed categories or cells
 _SNAPSHOT = "cgt_city_snapshot"  # session.info: the copy checked in this transaction
+_SEEN = "cgt_city_token_seen"  # session.info: the token, read along with the sign-in
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,19 @@ def _load(s: Session, token: str | None) -> CitySnapshot:
 
 
 _REVISION = CityRevision.__table__
-_TOKEN = Prepared(select(_REVISION.c.token).where(_REVISION.c.id == _ONE))
+_TOKEN_OF_CITY = select(_REVISION.c.token).where(_REVISION.c.id == _ONE)
+_TOKEN = Prepared(_TOKEN_OF_CITY)
+# For a statement every request runs anyway (the sign-in's), to read the token along: one
+# statement less per request that looks at the city (``seen_token``).
+TOKEN = _TOKEN_OF_CITY.scalar_subquery().label("city_token")
+
+
+def seen_token(s: Session, token: str | None) -> None:
+    """The city's token as another statement of this transaction read it (``TOKEN``):
+    ``snapshot`` then checks its copy against it instead of reading it again."""
+    s.info[_SEEN] = token
+
+
 _copies: weakref.WeakKeyDictionary[Engine, CitySnapshot] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
@@ -149,7 +163,10 @@ def snapshot(s: Session) -> CitySnapshot:
         # flush first, as the session's execute would: a change still unflushed is noted by
         # then; the Core read on the connection skips the ORM's execute)
         s.flush()
-        token = _TOKEN.scalar(s.connection())
+        if _SEEN in s.info and not s.info.get(_CHANGED):
+            token = s.info[_SEEN]
+        else:
+            token = _TOKEN.scalar(s.connection())
     if s.info.get(_CHANGED):  # this transaction's own view, never kept beyond it
         snap = _load(s, None)
     else:
@@ -204,6 +221,7 @@ def install(factory: sessionmaker[Session]) -> None:
         if any(isinstance(o, Category | GridCell) for o in (*s.new, *s.dirty, *s.deleted)):
             s.info[_CHANGED] = True
             s.info.pop(_SNAPSHOT, None)  # read again, with this flush's changes
+            s.info.pop(_SEEN, None)
 
     def before_commit(s: Session) -> None:
         s.flush()
@@ -213,10 +231,12 @@ def install(factory: sessionmaker[Session]) -> None:
     def forget(s: Session) -> None:
         s.info.pop(_CHANGED, None)
         s.info.pop(_SNAPSHOT, None)
+        s.info.pop(_SEEN, None)
 
     def after_soft_rollback(s: Session, rolled_back: SessionTransaction) -> None:
         if rolled_back.nested:  # a savepoint: read again; a change before it still counts
             s.info.pop(_SNAPSHOT, None)
+            s.info.pop(_SEEN, None)
         else:
             forget(s)
 

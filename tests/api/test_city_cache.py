@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from server import create_app
 from server.db import database
@@ -70,3 +70,26 @@ def test_a_change_rolled_back_is_not_remembered(app: Flask, client: FlaskClient)
     assert report(client, citizen, category_code="SJ0101").status_code == 201
     with database(app).factory() as s:
         assert city_cache.locate(s, *INSPECTOR_POINT) is not None
+
+
+def test_a_report_reads_the_city_token_along_with_its_sign_in(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Checking the copy costs a request no statement of its own: the sign-in's statement
+    reads the token too (and the copy still follows other processes: the test above)."""
+    load_city(app)
+    citizen = login_phone(client, app, CITIZEN_PHONE)
+    assert report(client, citizen).status_code == 201  # the copy is loaded
+    seen: list[str] = []
+
+    def keep(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert report(client, citizen).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    reads = [st for st in seen if "FROM city_revision" in st]
+    assert len(reads) == 1 and "device_tokens" in reads[0], reads
