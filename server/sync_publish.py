@@ -238,7 +238,6 @@ class PublishQueue:
     def __init__(self, factory: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
         self.factory, self.clock = factory, clock
         self.lock = threading.Lock()
-        self.published = 0  # cases this process published off the queue
 
     def before_pull(self, s: Session) -> None:
         """Before a pull reads the change log: publish whatever is queued, waiting for a
@@ -256,7 +255,7 @@ class PublishQueue:
         if not self.lock.acquire(blocking=wait):
             return 0
         try:
-            n = drain(self.factory, self.clock(), wait, pause)
+            return drain(self.factory, self.clock(), wait, pause)
         except Exception:
             if not quiet:
                 raise
@@ -264,8 +263,6 @@ class PublishQueue:
             return 0
         finally:
             self.lock.release()
-        self.published += n
-        return n
 
 
 def publish_category(w: Writer, s: Session, code: str) -> None:

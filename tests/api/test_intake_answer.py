@@ -1,6 +1,6 @@
-"""The intake's cheap path (a new report without photos: ``case_intake.file_new`` and
-``sync_publish.publish_new``, no ORM object, the answer made without marshmallow) answers and
-publishes exactly what the general path does."""
+"""The intake's cheap path (a new report without photos: ``case_intake.file_new``, no ORM
+object, the answer made without marshmallow, the device copies queued and written by
+``sync_publish.drain``) answers and publishes exactly what the general path does."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from server.db import database
 from server.models.sync import SyncChange, SyncRecord
 from server.sync_publish import publish_all
 from tests.api.case_helpers import ok, report, upload_photo
-from tests.factories import (
-    INSPECTOR_POINT,
-)
+from tests.factories import INSPECTOR_POINT
 
 NEAR = 0.00005  # ~5 m of latitude: inside the duplicate radius
 
