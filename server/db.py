@@ -91,15 +91,27 @@ def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None)
     # orjson, keys sorted, non-ASCII kept — ~5x faster than json's default, and Chinese text
     # stored as UTF-8 (3 bytes a character) rather than as \uXXXX escapes (6).
     codec = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
+    # The pool hands out the connection returned last (LIFO), not the one idle longest: the
+    # next request gets the connection whose page cache is warm. On SQLite a connection whose
+    # page cache is older than another connection's commit reads its pages again (~60 reads
+    # of the log and the file for a report); with two idle connections a FIFO pool
+    # alternated, so every request of a steady stream found the other's write: 8-10% of a
+    # report's time (docs/PERFORMANCE.md, "Case intake"). On PostgreSQL it keeps the fewest
+    # connections busy and their server-side caches warm.
+    pooling = {"pool_use_lifo": True}
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **codec)
+        if make_url(url).database in (None, "", ":memory:"):
+            pooling = {}  # in memory: one connection per thread, no queue to order
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **pooling, **codec)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             sqlite_pragmas(dbapi_conn, autocheckpoint)
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **codec)
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, **pooling, **codec
+    )
 
 
 # A maintenance task: given the thread's connection and whether the app is busy (woken by

@@ -29,3 +29,20 @@ def test_sqlite_keeps_statement_journals_in_memory(app: Flask) -> None:
         pytest.skip("PostgreSQL has no such setting")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+
+
+def test_the_pool_hands_out_the_connection_returned_last(app: Flask) -> None:
+    """With two idle connections, back-to-back requests keep using the one returned last. A
+    pool handing out the one idle longest alternated between them, and on SQLite every
+    request then found its page cache out of date after the other connection's commit and
+    read its pages again (~60 reads a report, 8-10% of its time)."""
+    engine = database(app).engine
+    first, second = engine.connect(), engine.connect()  # e.g. a request and the applier
+    a, b = first.connection.dbapi_connection, second.connection.dbapi_connection
+    assert a is not b
+    first.close()
+    second.close()  # returned last
+    for _ in range(3):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            assert conn.connection.dbapi_connection is b
