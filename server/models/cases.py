@@ -26,7 +26,9 @@ class Case(Base):
     grid_code: Mapped[str | None] = mapped_column(String(15))
     district_code: Mapped[str | None] = mapped_column(String(15))
     description: Mapped[str] = mapped_column(Text, default="")
-    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Not indexed: nothing looks cases up by their first reporter (a person's own cases come
+    # from case_reporters), and every report would write the index.
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     step: Mapped[str | None] = mapped_column(String(16))
