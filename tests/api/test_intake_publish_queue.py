@@ -89,6 +89,28 @@ def test_the_applier_lets_arriving_reports_go_first(app, client, people, monkeyp
     assert _count(app, SyncPublishQueue) == 2
 
 
+def test_under_a_steady_stream_the_applier_publishes_one_batch_a_turn(
+    app, client, people, monkeypatch
+):
+    """Once MAX_WAIT has run out while reports keep arriving, a turn publishes one batch and
+    stops: a report's commit waits for the write lock behind one batch, not behind the
+    whole queue (SQLite's busy handler sleeps in growing steps, so a report waited through
+    every batch of a run: 330 ms after a 2-second stream). The rest waits for the next
+    turn, or for the reports to go quiet."""
+    monkeypatch.setattr(sync_publish, "DRAIN_BATCH", 1)
+    for _ in range(3):
+        _report(client, people["citizen"])
+    applier: InboxApplier = app.extensions["cgt_sync_applier"]
+    monkeypatch.setattr(applier, "QUIET", 60.0)  # reports still arriving
+    monkeypatch.setattr(applier, "MAX_WAIT", 0.0)  # ... for longer than it may wait
+    applier.reported()
+    applier._publish_turn()
+    assert _count(app, SyncPublishQueue) == 2  # one batch published, then it stopped
+    monkeypatch.setattr(applier, "QUIET", 0.0)  # the reports have gone quiet
+    applier._publish_turn()
+    assert _count(app, SyncPublishQueue) == 0  # everything, batch after batch
+
+
 def test_a_failed_publication_leaves_the_case_queued(app, client, people, monkeypatch, caplog):
     """A drain that fails writes nothing and keeps the cases queued; the pull that ran it
     still answers (without them), and a later pull gets them under new cursors."""
