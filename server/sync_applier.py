@@ -44,6 +44,7 @@ from sync.server_store import Peer
 from .db import database
 from .models import User
 from .services.actor import Actor
+from .sync_publish import STREAM_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class InboxApplier:
         app: Flask,
         server: SyncServer,
         enabled: bool = True,
-        publish: Callable[[Callable[[], bool]], int] | None = None,
+        publish: Callable[[Callable[[], bool], int | None], int] | None = None,
     ) -> None:
         self.app = app
         self.server = server
@@ -172,15 +173,17 @@ class InboxApplier:
 
     def _publish_turn(self) -> None:
         """Publish the REST intake's queue unless reports are arriving (and MAX_WAIT has not
-        run out). While they keep arriving it publishes one batch a turn, not the whole
-        queue: every report's commit waits for the write lock behind a batch, and SQLite's
-        busy handler sleeps in growing steps (1, 2, 5 … 100 ms), so a report behind a run
-        of batches waited through all of them (330 ms seen in process after a 2-second
-        stream). Once they are quiet it publishes everything."""
+        run out). While they keep arriving it publishes one small batch a turn
+        (``STREAM_BATCH``), not the whole queue: every report's commit waits for the write
+        lock behind a batch, and SQLite's busy handler sleeps in growing steps (1, 2, 5 …
+        100 ms), so a report behind a run of batches waited through all of them (330 ms
+        seen in process after a 2-second stream). Once they are quiet it publishes
+        everything, ``DRAIN_BATCH`` a transaction."""
         if self.publish is None or self._yield():
             return
+        batch = STREAM_BATCH if self._reports_arriving() else None
         with self.app.app_context():
-            self.publish(self._reports_arriving)
+            self.publish(self._reports_arriving, batch)
 
     def _reports_arriving(self) -> bool:
         """Asked between publishing batches: stop while reports are arriving."""

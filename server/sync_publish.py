@@ -149,6 +149,10 @@ def publish_views(
 # (``PublishQueue.before_pull``) and by ``cgt sync-publish``.
 
 DRAIN_BATCH = 200  # cases per publishing transaction
+# ... for the applier while reports keep arriving: each report's commit may wait for the
+# write lock behind one of these (~10 ms), not behind 200 (~30–80 ms with SQLite's busy
+# handler's sleeps).
+STREAM_BATCH = 50
 _QUEUE = SyncPublishQueue.__table__
 _QUEUE_NEW = Prepared(insert(_QUEUE))
 _ANY_QUEUED = Prepared(select(_QUEUE.c.case_id).limit(1))
@@ -182,8 +186,10 @@ def drain(
     now: datetime,
     wait: bool = True,
     pause: Callable[[], bool] | None = None,
+    batch: int | None = None,
 ) -> int:
-    """Publish the queued cases, ``DRAIN_BATCH`` per transaction; how many were published.
+    """Publish the queued cases, ``batch`` (default ``DRAIN_BATCH``) per transaction; how
+    many were published.
     A case leaves the queue in the transaction that writes its records: a failure leaves it
     queued for the next drain. A case changed since it was queued is published as it is now
     (the change published it already: nothing new is written then). ``pause``: asked before
@@ -191,7 +197,7 @@ def drain(
     total = 0
     while total == 0 or pause is None or not pause():
         with factory() as s:
-            ids = list(s.scalars(_CLAIM[wait], {"n": DRAIN_BATCH}))
+            ids = list(s.scalars(_CLAIM[wait], {"n": batch or DRAIN_BATCH}))
             if not ids:
                 return total
             w = Writer(SqlServerTx(s), None, now)
@@ -248,14 +254,18 @@ class PublishQueue:
             self.drain(wait=True, quiet=True)  # a snapshot each: SQLite autocommit, PG RC)
 
     def drain(
-        self, wait: bool = True, pause: Callable[[], bool] | None = None, quiet: bool = False
+        self,
+        wait: bool = True,
+        pause: Callable[[], bool] | None = None,
+        quiet: bool = False,
+        batch: int | None = None,
     ) -> int:
         """``drain``. ``wait=False``: nothing if another thread of this process is at it.
         ``quiet``: a failure is logged, not raised (the cases stay queued)."""
         if not self.lock.acquire(blocking=wait):
             return 0
         try:
-            return drain(self.factory, self.clock(), wait, pause)
+            return drain(self.factory, self.clock(), wait, pause, batch)
         except Exception:
             if not quiet:
                 raise

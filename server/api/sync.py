@@ -178,7 +178,9 @@ def init_app(app: Flask) -> None:
     )
     queue = PublishQueue(db.factory, lambda: app.config["CLOCK"]())
     enabled = bool(app.config.get("SYNC_INBOX_APPLIER", True))
-    applier = InboxApplier(app, server, enabled, publish=lambda pause: queue.drain(False, pause))
+    applier = InboxApplier(
+        app, server, enabled, publish=lambda pause, batch: queue.drain(False, pause, batch=batch)
+    )
     server.on_received = applier.received
     app.extensions["cgt_sync"] = server
     app.extensions["cgt_sync_applier"] = applier

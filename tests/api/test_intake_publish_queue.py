@@ -15,7 +15,7 @@ import time
 
 from sqlalchemy import func, select
 
-from server import sync_publish
+from server import sync_applier, sync_publish
 from server.db import database
 from server.models.sync import SyncChange, SyncPublishQueue, SyncRecord
 from server.sync_applier import InboxApplier
@@ -70,7 +70,7 @@ def test_the_applier_publishes_the_queue_behind_the_reports(app, client, people)
     assert applier.publish is not None
     applier._last_push = time.monotonic() - applier.QUIET  # the reports have been quiet
     with app.app_context():
-        assert applier.publish(applier._yield) == 3
+        assert applier.publish(applier._yield, None) == 3
     assert all(_records(app, i) == {"cases", "my_reports"} for i in ids)
     assert _count(app, SyncPublishQueue) == 0
 
@@ -85,7 +85,7 @@ def test_the_applier_lets_arriving_reports_go_first(app, client, people, monkeyp
     monkeypatch.setattr(applier, "QUIET", 60.0)  # however slow the machine, still arriving
     applier.reported()  # a report has just arrived (the thread is off in tests)
     with app.app_context():
-        assert applier.publish(applier._yield) == 1  # the first batch, then it yields
+        assert applier.publish(applier._yield, None) == 1  # the first batch, then it yields
     assert _count(app, SyncPublishQueue) == 2
 
 
@@ -97,18 +97,23 @@ def test_under_a_steady_stream_the_applier_publishes_one_batch_a_turn(
     whole queue (SQLite's busy handler sleeps in growing steps, so a report waited through
     every batch of a run: 330 ms after a 2-second stream). The rest waits for the next
     turn, or for the reports to go quiet."""
-    monkeypatch.setattr(sync_publish, "DRAIN_BATCH", 1)
-    for _ in range(3):
+    monkeypatch.setattr(sync_applier, "STREAM_BATCH", 2)  # while reports arrive
+    monkeypatch.setattr(sync_publish, "DRAIN_BATCH", 3)  # once they are quiet
+    for _ in range(8):
         _report(client, people["citizen"])
     applier: InboxApplier = app.extensions["cgt_sync_applier"]
     monkeypatch.setattr(applier, "QUIET", 60.0)  # reports still arriving
     monkeypatch.setattr(applier, "MAX_WAIT", 0.0)  # ... for longer than it may wait
     applier.reported()
     applier._publish_turn()
-    assert _count(app, SyncPublishQueue) == 2  # one batch published, then it stopped
+    assert _count(app, SyncPublishQueue) == 6  # one small batch published, then it stopped
+    publish = applier.publish
+    batches: list[int | None] = []
+    monkeypatch.setattr(applier, "publish", lambda p, b: batches.append(b) or publish(p, b))
     monkeypatch.setattr(applier, "QUIET", 0.0)  # the reports have gone quiet
     applier._publish_turn()
     assert _count(app, SyncPublishQueue) == 0  # everything, batch after batch
+    assert batches == [None]  # in full-size batches
 
 
 def test_a_failed_publication_leaves_the_case_queued(app, client, people, monkeypatch, caplog):
