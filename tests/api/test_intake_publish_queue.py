@@ -69,23 +69,25 @@ def test_the_applier_publishes_the_queue_behind_the_reports(app, client, people)
     applier: InboxApplier = app.extensions["cgt_sync_applier"]
     assert applier.publish is not None
     applier._last_push = time.monotonic() - applier.QUIET  # the reports have been quiet
-    with app.app_context():
-        assert applier.publish(applier._yield, None) == 3
+    applier._publish_turn()
     assert all(_records(app, i) == {"cases", "my_reports"} for i in ids)
     assert _count(app, SyncPublishQueue) == 0
 
 
 def test_the_applier_lets_arriving_reports_go_first(app, client, people, monkeypatch):
-    """While reports keep arriving the applier stops between batches (at most MAX_WAIT in a
-    row); what it has not published stays queued for its next turn or the next pull."""
+    """While reports keep arriving (for less than MAX_WAIT) a turn publishes nothing, and a
+    publication stops between batches once one arrives: what it has not published stays
+    queued for its next turn or the next pull."""
     monkeypatch.setattr(sync_publish, "DRAIN_BATCH", 1)
     for _ in range(3):
         _report(client, people["citizen"])
     applier: InboxApplier = app.extensions["cgt_sync_applier"]
     monkeypatch.setattr(applier, "QUIET", 60.0)  # however slow the machine, still arriving
     applier.reported()  # a report has just arrived (the thread is off in tests)
-    with app.app_context():
-        assert applier.publish(applier._yield, None) == 1  # the first batch, then it yields
+    applier._publish_turn()
+    assert _count(app, SyncPublishQueue) == 3  # it waits for them to go quiet
+    with app.app_context():  # a publication already going when they arrive:
+        assert applier.publish(applier._reports_arriving, None) == 1  # the batch, then it stops
     assert _count(app, SyncPublishQueue) == 2
 
 
