@@ -93,11 +93,12 @@ def make_engine(url: str, echo: bool = False, autocheckpoint: int | None = None)
     codec = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
     # The pool hands out the connection returned last (LIFO), not the one idle longest: the
     # next request gets the connection whose page cache is warm. On SQLite a connection whose
-    # page cache is older than another connection's commit reads its pages again (~60 reads
-    # of the log and the file for a report); with two idle connections a FIFO pool
-    # alternated, so every request of a steady stream found the other's write: 8-10% of a
-    # report's time (docs/PERFORMANCE.md, "Case intake"). On PostgreSQL it keeps the fewest
-    # connections busy and their server-side caches warm.
+    # page cache is older than another connection's commit reads its pages again; with two
+    # idle connections a FIFO pool alternated, so every request of a steady stream found the
+    # other's write (strace of a served worker: 48 reads a report, 15 with LIFO; 8-10% of a
+    # report's time in process, too little to see over HTTP on a calm host; see
+    # docs/PERFORMANCE.md, "Case intake"). On PostgreSQL it keeps the fewest connections
+    # busy and their server-side caches warm.
     pooling = {"pool_use_lifo": True}
     if url.startswith("sqlite"):
         if make_url(url).database in (None, "", ":memory:"):

@@ -163,10 +163,8 @@ def snapshot(s: Session) -> CitySnapshot:
         # flush first, as the session's execute would: a change still unflushed is noted by
         # then; the Core read on the connection skips the ORM's execute)
         s.flush()
-        if _SEEN in s.info and not s.info.get(_CHANGED):
-            token = s.info[_SEEN]
-        else:
-            token = _TOKEN.scalar(s.connection())
+        # (a flush that notes a change forgets the token the sign-in read)
+        token = s.info[_SEEN] if _SEEN in s.info else _TOKEN.scalar(s.connection())
     if s.info.get(_CHANGED):  # this transaction's own view, never kept beyond it
         snap = _load(s, None)
     else:
