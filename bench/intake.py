@@ -32,13 +32,15 @@ against (docs/PERFORMANCE.md, "Case intake").
 statements one report costs; ``--in-process N`` times N intake requests through the test
 client without HTTP or profiler (fastest batch of 50 and quartiles, the bare POST's batches
 interleaved): the server's own cost per report, less blurred by a busy machine.
+``--phases`` instruments the served worker and prints the thread CPU of each phase of a
+report (bench/intake_phases.py).
 ``--against DIR`` serves a second source tree (a ``git archive`` copy or a worktree of another
 commit, same venv; its own ``served_app`` and ``setup_database``) beside this one, each on its
 own scratch database, and every round sends each kind of request to both in turn (their order
 alternating between rounds): a before/after comparison whose two builds meet the same load,
 where runs one after the other differ by ±10 points here. Each build gets its line, its times
 inside the app and its row; ``--calibrate``, ``--in-process`` and ``--profile`` concern the
-first build (this tree) only.
+first build (this tree) only, as does ``--phases``.
 """
 
 from __future__ import annotations
@@ -158,6 +160,10 @@ def served_app() -> Flask:
     built as production builds it (``server.wsgi``)."""
     app = bench_app(os.environ["CGT_BENCH_DB_URL"], served=True, OTP_FIXED_CODE=OTP_CODE)
     add_bare_routes(app)
+    if os.environ.get("CGT_BENCH_PHASES"):
+        from . import intake_phases
+
+        intake_phases.install(app)
     return app
 
 
@@ -184,11 +190,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(url: str, server: str, workers: int, threads: int, root: Path = ROOT) -> Iterator[str]:
+def serve(
+    url: str, server: str, workers: int, threads: int, root: Path = ROOT, phases: bool = False
+) -> Iterator[str]:
     """The app (of the source tree at ``root``) under a real HTTP server in a child process;
-    yields its base URL."""
+    yields its base URL. ``phases``: instrumented for ``--phases`` (bench/intake_phases.py)."""
     port = _free_port()
     env = {**os.environ, "CGT_BENCH_DB_URL": url, "PYTHONPATH": str(root)}
+    if phases:
+        env["CGT_BENCH_PHASES"] = "1"
     if server == "gunicorn":
         cmd = [
             str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
@@ -541,11 +551,13 @@ def run_engine(engine: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         for root, url in zip(roots, urls, strict=True):
             _setup_in(root, url)
         with ExitStack() as servers:
+            how = (args.server, args.workers, args.threads)
             bases = [
-                servers.enter_context(serve(url, args.server, args.workers, args.threads, root))
-                for root, url in zip(roots, urls, strict=True)
+                servers.enter_context(serve(url, *how, root, phases=args.phases and n == 0))
+                for n, (root, url) in enumerate(zip(roots, urls, strict=True))
             ]
             results = measure_builds(bases, args.requests, args.rounds, args.seed)
+            phases = requests.get(f"{bases[0]}/bench/phases").json() if args.phases else None
             curve = (
                 calibrate(bases[0], args.requests, args.rounds, args.seed) if args.calibrate else []
             )
@@ -554,6 +566,10 @@ def run_engine(engine: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             print(_line(result["engine"], result), flush=True)
         if curve:
             print(calibration_table(curve, results[0]["inside"]), flush=True)
+        if phases is not None:
+            from .intake_phases import phase_table
+
+            print(phase_table(phases), flush=True)
         if args.in_process:
             print(in_process(urls[0], args.in_process, args.seed), flush=True)
         if args.profile:
@@ -588,6 +604,11 @@ def main(argv: list[str] | None = None) -> int:
         "commit, same venv) at the same time, on its own database, each round alternating "
         "between the two: a before/after comparison (--calibrate, --in-process and --profile "
         "concern this tree only)",
+    )  # fmt: skip
+    p.add_argument(
+        "--phases", action="store_true",
+        help="also time each phase of a served report (thread CPU per phase; this tree only; "
+        "the instrumentation adds ~2%% to the intake's time)",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=20261116)
     args = p.parse_args(argv)

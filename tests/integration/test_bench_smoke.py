@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench import console, gin_upkeep, indicators, intake, push_floor, queue, sync
+from bench import (
+    console,
+    gin_upkeep,
+    indicators,
+    intake,
+    intake_phases,
+    push_floor,
+    queue,
+    sync,
+)
 from bench.common import scratch_db
 
 
@@ -54,6 +63,26 @@ def test_intake_bench_serves_and_compares(capsys: pytest.CaptureFixture[str]) ->
         r"inside the app \(µs, median / mean\): bare POST (\d+) / \d+, .* intake (\d+)", out
     )
     assert inside and 0 < int(inside[1]) < int(inside[2])  # the intake works more than bare
+
+
+def test_intake_phases_name_every_step_of_a_served_report(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--phases`` times each step the intake takes in the served worker; a step renamed or
+    moved in the code shows here as a missing row (the instrumentation wraps it by name)."""
+    args = ["--engine", "sqlite", "--requests", "30", "--rounds", "1", "--phases"]
+    assert intake.main(args) == 0
+    out = capsys.readouterr().out
+    rows = dict(re.findall(r"^\| ([^|]+?) \| (\d+) \| \d+ \|$", out, re.M))
+    for _, _, name in intake_phases.WRAPPED:
+        assert name in rows, name
+    for name in (intake_phases.COMMIT, "arguments (JSON body, marshmallow)", "view"):
+        assert name in rows, name
+    assert int(rows["INSERT case, event, reporter"]) > 0
+    publication = re.search(
+        r"^\| publication behind the answer, per report \| +\| (\d+)", out, re.M
+    )
+    assert publication and int(publication[1]) > 0  # the reports' device copies, timed too
 
 
 def test_the_intake_rounds_publish_what_their_reports_queued() -> None:
