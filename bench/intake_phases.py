@@ -114,15 +114,31 @@ def install(app: Flask) -> None:
 
     app.wsgi_app = timed  # type: ignore[method-assign]
 
+    def forget() -> None:
+        for runs in marks.values():
+            runs.clear()
+        published[:] = [0.0, 0]
+
+    server_times = app.view_functions["bench_server_times"]
+    warm: list[bool] = []
+
+    def server_times_and_forget() -> Any:
+        """The bench first asks for the server's times when its warm-up is over: the phases
+        count from there too (later asks, at the end of the rounds, leave them be)."""
+        if not warm:
+            warm.append(True)
+            forget()
+        return server_times()
+
+    app.view_functions["bench_server_times"] = server_times_and_forget
+
     @app.get("/bench/phases")
     def bench_phases() -> Any:
         """Per route, per pair of consecutive marks: [from, to, median µs, mean µs, requests];
         the publication's thread CPU per case published; and forget them."""
         out: dict[str, Any] = {path: segments(runs) for path, runs in marks.items()}
         out["publish_us"] = published[0] / published[1] * 1e6 if published[1] else None
-        for runs in marks.values():
-            runs.clear()
-        published[:] = [0.0, 0]
+        forget()
         return out
 
 
@@ -166,13 +182,16 @@ def phase_table(phases: dict[str, Any]) -> str:
     what publishing a report behind its answer cost."""
     from .common import table
 
-    rows = _rows(phases.get(INTAKE, []))
+    intake = phases.get(INTAKE, [])
+    reports = max((p[4] for p in intake), default=0)
+    rows = _rows(intake)
     if phases.get("publish_us") is not None:
         rows.append(
             ["publication behind the answer, per report", "", f"{phases['publish_us']:.0f}"]
         )
     return (
-        "  where a served report's time goes (thread CPU per phase, --phases):\n"
+        f"  where a served report's time goes (thread CPU per phase over {reports} reports, "
+        "--phases):\n"
         + table(["POST /api/cases: phase", "median µs", "mean µs"], rows)
         + "\n\n"
         + table(["bare POST: phase", "median µs", "mean µs"], _rows(phases.get(BARE, [])))

@@ -73,6 +73,7 @@ def test_intake_phases_name_every_step_of_a_served_report(
     args = ["--engine", "sqlite", "--requests", "30", "--rounds", "1", "--phases"]
     assert intake.main(args) == 0
     out = capsys.readouterr().out
+    assert "per phase over 30 reports" in out  # the measured round's, not the warm-up's
     rows = dict(re.findall(r"^\| ([^|]+?) \| (\d+) \| \d+ \|$", out, re.M))
     for _, _, name in intake_phases.WRAPPED:
         assert name in rows, name
