@@ -608,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--phases", action="store_true",
         help="also time each phase of a served report (thread CPU per phase; this tree only; "
-        "the instrumentation adds ~2%% to the intake's time)",
+        "the instrumentation adds ~1%% to the intake's time)",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=20261116)
     args = p.parse_args(argv)

@@ -3,18 +3,19 @@
 ``python -m bench intake --phases`` builds the served app with this instrumentation: the
 functions the intake passes through are wrapped so each records ``time.thread_time()`` as
 it is entered and left, the request's first and last marks taken by a WSGI wrapper. The
-rounds are measured as usual (each mark costs ~1 µs, ~20 a report: the figures of a run with
-``--phases`` are ~2% slower), then ``/bench/phases`` hands back, for every pair of
-consecutive marks, the median and the mean of the thread CPU between them: the server's
-own work per phase, without the HTTP server, the network and the client. Thread CPU, not
-wall time: a request that waits (the GIL, SQLite's busy handler) does not count its wait —
-served on a calm host the two agree within ~2% inside the app (measured on 1,830 reports:
-median wall 814 µs, CPU 809 µs). The bare POST is timed the same way (framework before and
-after its view, and the view), so the framework's own share shows beside the intake's.
+rounds are measured as usual (a wrapped call with its two marks costs ~2.2 µs in a loop,
+nine a report: ~20 µs, ~1% of a served report; the bare POST's one, ~0.3%), then
+``/bench/phases`` hands back, for every pair of consecutive marks, the median and the mean
+of the thread CPU between them: the server's own work per phase, without the HTTP server,
+the network and the client. Thread CPU, not wall time: a request that waits (the GIL,
+SQLite's busy handler) does not count its wait — served on a calm host the two agree within
+~1% inside the app (measured on 1,830 reports: median wall 814 µs, CPU 809 µs). The bare
+POST is timed the same way (framework before and after its view, and the view), so the
+framework's own share shows beside the intake's.
 
 The wrapped names are the intake's path as the code has it (``server.api.cases``,
-``server.services.case_intake``); a rename shows here as a phase that disappears, and the
-bench's smoke test fails on it (tests/integration/test_bench_smoke.py).
+``server.services.case_intake``); one renamed or gone stops the instrumented server from
+starting, and the bench's smoke test fails on it (tests/integration/test_bench_smoke.py).
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def install(app: Flask) -> None:
     for endpoint in ("cases.CaseIntake", "bench_bare_post"):
         app.view_functions[endpoint] = wrapped(app.view_functions[endpoint], VIEW)
 
-    published = [0.0, 0]  # thread CPU seconds, cases: the queue drained by /bench/publish
+    # thread CPU seconds, cases: every drain of the intake's queue (/bench/publish's, the
+    # applier's, a pull's)
+    published = [0.0, 0]
     queue = app.extensions.get("cgt_publish_queue")
     if queue is not None:
         drain = queue.drain
@@ -153,9 +156,15 @@ def segments(runs: list[list[tuple[str, float]]]) -> list[tuple[str, str, float,
     ]
 
 
+def named(a: str, b: str) -> bool:
+    """Whether the span is a marked call (from its entry to its return) or a known stretch
+    between two (``BETWEEN``), rather than the glue between two marks."""
+    return b == f"{a} done" or (a, b) in BETWEEN
+
+
 def label(a: str, b: str) -> str:
-    """A phase's name: the call marked (from its entry to its return), what lies between two
-    calls when it is known, or both marks."""
+    """A phase's name: the call marked, what lies between two calls when it is known, or
+    both marks."""
     if b == f"{a} done":
         return a
     return BETWEEN.get((a, b), f"{a} → {b}")
@@ -166,11 +175,10 @@ def _rows(spans: list[list[Any]]) -> list[list[str]]:
     marks) summed into one row, and the phases' sum last."""
     rows, small = [], [0.0, 0.0]
     for a, b, median, mean, _ in spans:
-        name = label(a, b)
-        if mean < 5 and "→" in name:
+        if mean < 5 and not named(a, b):
             small = [small[0] + median, small[1] + mean]
         else:
-            rows.append([name, f"{median:.0f}", f"{mean:.0f}"])
+            rows.append([label(a, b), f"{median:.0f}", f"{mean:.0f}"])
     if small[1]:
         rows.append(["between the marks (each < 5 µs)", f"{small[0]:.0f}", f"{small[1]:.0f}"])
     total = [sum(p[2] for p in spans), sum(p[3] for p in spans)]

@@ -140,10 +140,10 @@ class InboxApplier:
     def _yield(self) -> bool:
         """Pushes are arriving in this process: let them go first, but not for longer than
         MAX_WAIT in a row (under a steady stream of pushes it then applies regardless)."""
-        now = time.monotonic()
-        if now - self._last_push >= self.QUIET:
+        if not self._reports_arriving():
             self._paused_since = None
             return False
+        now = time.monotonic()
         if self._paused_since is None:
             self._paused_since = now
         return now - self._paused_since < self.MAX_WAIT
@@ -186,7 +186,8 @@ class InboxApplier:
             self.publish(self._reports_arriving, batch)
 
     def _reports_arriving(self) -> bool:
-        """Asked between publishing batches: stop while reports are arriving."""
+        """Pushes or reports came within QUIET seconds (asked between publishing batches:
+        stop while they arrive)."""
         return time.monotonic() - self._last_push < self.QUIET
 
     def _quiet(self) -> None:
