@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
+from server import shutdown
 from server.api.context import case_ctx
 from server.clock import FixedClock
 from server.db import database
@@ -211,7 +212,7 @@ def run_size(engine: str, n: int, depth: int, repeats: int, keep: bool) -> list[
                 )
             return results
         finally:
-            database(app).engine.dispose()
+            shutdown(app)
 
 
 def _cell(

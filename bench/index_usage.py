@@ -97,7 +97,7 @@ def fill(url: str, rows: int, gin: bool) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from server.db import database
+    from server import shutdown
 
     p = argparse.ArgumentParser(prog="python -m bench.index_usage", description=__doc__)
     p.add_argument("--rows", type=int, default=200_000)
@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
         try:
             workload(client, auth, batches)
         finally:
-            database(client.application).engine.dispose()
+            shutdown(client.application)
         after = scans(url)
         print(f"\nindex scans during the workload ({args.rows} generated records):")
         for name, n in after.items():

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy import event, func, select
 
+from server import shutdown
 from server.clock import FixedClock
 from server.db import database
 from server.domain.indicators import Dimension, Period
@@ -140,7 +141,7 @@ def run_size(engine: str, n: int, repeats: int, explain: bool, keep: bool) -> di
                 print("    plans:\n      " + b.plans(), flush=True)
             return result
         finally:
-            database(app).engine.dispose()
+            shutdown(app)
 
 
 def report(engine: str, sizes: list[int], results: dict[int, dict[str, Any]]) -> str:

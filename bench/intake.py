@@ -169,6 +169,7 @@ def served_app() -> Flask:
 
 def setup_database(url: str) -> None:
     """Schema from the models, demo city loaded, as ``make run`` would have it."""
+    from server import shutdown
     from server.db import database
     from server.models import Base
     from server.services.auth import hasher
@@ -180,7 +181,7 @@ def setup_database(url: str) -> None:
         conn.execute(text("CREATE TABLE bench_commit (id VARCHAR(64) PRIMARY KEY)"))
     with database(app).session() as s:
         load_demo_city(s, hasher(app.config), datetime.now(UTC))
-    database(app).engine.dispose()
+    shutdown(app)
 
 
 def _free_port() -> int:
@@ -466,6 +467,7 @@ def profile(url: str, n: int, seed: int) -> str:
     for b in bodies[:20]:
         client.post("/api/cases", data=b, headers=auth)
     client.post("/bench/publish")
+    from server import shutdown
     from server.db import database
 
     statements: list[str] = []
@@ -502,7 +504,7 @@ def profile(url: str, n: int, seed: int) -> str:
     stats = pstats.Stats(prof, stream=out)
     stats.sort_stats("cumulative").print_stats(45)
     stats.sort_stats("tottime").print_stats(25)
-    database(app).engine.dispose()
+    shutdown(app)
     return out.getvalue()
 
 

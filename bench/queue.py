@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
+from server import shutdown
 from server.api.pagination import encode_cursor
 from server.clock import FixedClock
 from server.db import database
@@ -246,7 +247,7 @@ def run_size(
                     print("    plan: " + bench.plan(view), flush=True)
             return results
         finally:
-            database(app).engine.dispose()
+            shutdown(app)
 
 
 def report(engine: str, sizes: list[int], results: dict[int, list[Result]]) -> str:

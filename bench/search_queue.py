@@ -144,9 +144,9 @@ def intake_in_process(mode: str, n: int, seed: int) -> tuple[float, float]:
             resp = client.post("/api/cases", data=body, headers=auth)
             assert resp.status_code == 201, resp.json
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        from server.db import database
+        from server import shutdown
 
-        database(app).engine.dispose()
+        shutdown(app)
         return cpu / n * 1e6, wall / n * 1e6
 
 

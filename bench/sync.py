@@ -249,6 +249,7 @@ def in_process_pushes(url: str, n: int, seed: int) -> tuple[Any, dict[str, str],
 
 def profile_push(url: str, n: int, seed: int) -> str:
     """cProfile of ``n`` report mutations pushed through the test client, SQL per mutation."""
+    from server import shutdown
     from server.db import database
     from sync.protocol import MAX_PUSH
 
@@ -282,7 +283,7 @@ def profile_push(url: str, n: int, seed: int) -> str:
     stats = pstats.Stats(prof, stream=out)
     stats.sort_stats("cumulative").print_stats(50)
     stats.sort_stats("tottime").print_stats(25)
-    engine.dispose()
+    shutdown(app)
     return out.getvalue()
 
 
@@ -481,7 +482,7 @@ def _plans(url: str, uid: int, mine: set[str], cursor: str, client_id: str) -> s
             rows = conn.exec_driver_sql(prefix + statement, params).fetchall()
             lines.append(" ".join(statement.split()))
             lines += ["    " + str(r[-1]) for r in rows]
-    db.engine.dispose()
+    db.dispose()
     return "\n".join(lines)
 
 

@@ -48,3 +48,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def shutdown(app: Flask) -> None:
+    """Stop ``app``'s background threads (the sync applier, the SQLite maintenance thread)
+    and close its database connections, waiting for a run in progress. For a process that
+    builds apps and drops them (the benches, the tests): left running, a dropped app's
+    threads kept polling its database after the database was removed. A server process
+    simply exits."""
+    applier = app.extensions.get("cgt_sync_applier")
+    if applier is not None:
+        applier.stop(wait=30)
+    db.database(app).dispose()

@@ -6,6 +6,7 @@ import logging
 import os
 import sqlite3
 import threading
+import urllib.parse
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -185,8 +186,7 @@ class WalCheckpointer:
                     continue
                 try:
                     if conn is None:
-                        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                        sqlite_pragmas(conn)
+                        conn = _open_existing(self.path)
                     run_tasks(self.tasks, conn, self.path, busy)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.checkpoints += 1
@@ -206,9 +206,23 @@ class WalCheckpointer:
         self._done = commits
         return woke
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
+        """End the thread (after the run it is in, if any); ``wait``: seconds to wait for it."""
         self._stopped = True
         self._wake.set()
+        thread = self.thread
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join(wait)
+
+
+def _open_existing(path: str) -> sqlite3.Connection:
+    """The maintenance thread's connection: to the database file as it is — never a new,
+    empty one (``mode=rw``), should the file be gone, so a run that comes too late fails
+    instead of leaving an empty database behind."""
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    sqlite_pragmas(conn)
+    return conn
 
 
 def run_tasks(
@@ -273,6 +287,14 @@ class Database:
         self._commits = 0
         if self.maintenance and self.checkpointer is None:
             event.listen(self.factory, "after_commit", self._after_commit)
+
+    def dispose(self) -> None:
+        """Done with this database: the maintenance thread ended (waiting for a run it is in)
+        and the pool's connections closed. For a process that drops an app and goes on (the
+        benches, the tests); a server process simply exits."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop(wait=30)
+        self.engine.dispose()
 
     def _after_commit(self, _session: Session) -> None:
         self._commits += 1  # a lost count under a race only delays a run

@@ -206,6 +206,10 @@ class InboxApplier:
         log.warning("sync inbox: %s; next try in %.0f s", error, delay)
         self._stop.wait(delay)
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
+        """End the thread (after the batch it is in, if any); ``wait``: seconds to wait."""
         self._stop.set()
         self._wake.set()
+        thread = self.thread
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join(wait)

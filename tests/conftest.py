@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
-from server import create_app
+from server import create_app, shutdown
 from server.clock import FixedClock
 from server.models import Base
 from tests.integration.pg import drop_database
@@ -101,7 +101,7 @@ def app(db_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Flask]:
     if db_url.startswith("sqlite"):
         Base.metadata.create_all(db.engine)
     yield app
-    db.engine.dispose()
+    shutdown(app)
 
 
 @pytest.fixture

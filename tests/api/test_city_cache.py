@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
-from server import create_app
+from server import create_app, shutdown
 from server.db import database
 from server.models import Case, Category, GridCell
 from server.services import city_cache
@@ -52,7 +52,7 @@ def test_an_import_in_another_process_reaches_this_one(
         resp = report(client, citizen, category_code="SJ0201")
         assert resp.status_code == 422 and resp.json["code"] == "outside_city"
     finally:
-        database(other).engine.dispose()
+        shutdown(other)
     assert _cases(app) == 1
 
 

@@ -265,7 +265,7 @@ def test_without_the_thread_the_app_flushes_every_few_commits(app, db, city, mon
         assert search.flush(inline.engine) == 1
         assert_index_is_exact(_path(db))
     finally:
-        inline.engine.dispose()
+        inline.dispose()
 
 
 def test_a_busy_app_flushes_only_a_queue_worth_the_write_lock(app, db, city, monkeypatch):

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from server import create_app
-from server.db import database
+from server import create_app, shutdown
 from tests.console.helpers import console_client, sign_in, text
 from tests.factories import DEMO_PASSWORD, DISPATCHER, HANDLER, load_city
 
@@ -95,7 +94,7 @@ def behind_proxy(app):
 
     yield make
     for other in made:
-        database(other).engine.dispose()
+        shutdown(other)
 
 
 def _via_nginx(client, username, password, client_address):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import Client
 
-from server import create_app
+from server import create_app, shutdown
 from server.clock import FixedClock
 from server.db import database
 from server.domain.workflow import ACTIONS
@@ -128,7 +128,7 @@ def fuzz_app(
         s.add(ApiKey(name="fuzz", key_digest=digest(API_KEY), active=True, created_at=START))
         KNOWN.update(known_values(s))
     yield app
-    db.engine.dispose()
+    shutdown(app)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import requests
 from PIL import Image
 from werkzeug.serving import make_server
 
-from server import create_app
+from server import create_app, shutdown
 from server.db import database
 from server.models import Base
 from server.services.auth import hasher
@@ -66,7 +66,6 @@ def demo_app(tmp: Path) -> Any:
 def thread_server(tmp: Path) -> Iterator[str]:
     """The real Flask app with the demo city, served by werkzeug in a thread."""
     app = demo_app(tmp)
-    db = database(app)
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -76,8 +75,7 @@ def thread_server(tmp: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(10)
-        app.extensions["cgt_sync_applier"].stop()  # its thread, if a deferred push started it
-        db.engine.dispose()
+        shutdown(app)  # the applier's thread too, if a deferred push started it
 
 
 @contextmanager

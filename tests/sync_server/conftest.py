@@ -68,7 +68,7 @@ def sync_db(db_url: str) -> Iterator[Database]:
     db = Database(db_url)
     Base.metadata.create_all(db.engine)
     yield db
-    db.engine.dispose()
+    db.dispose()
 
 
 @pytest.fixture

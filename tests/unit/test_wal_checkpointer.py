@@ -91,3 +91,38 @@ def test_the_thread_runs_busy_when_woken_and_idle_once_commits_went_quiet():
     assert checkpointer.due(woke=False) is False  # quiet now, after commits: idle run
     assert checkpointer.due(woke=False) is None  # and only once
     assert checkpointer.thread is None
+
+
+def test_a_run_after_the_database_file_is_gone_leaves_no_empty_database(tmp_path, caplog):
+    """A run that comes after the file was removed (an app a bench or test threw away)
+    fails and says so: before, ``sqlite3.connect`` made a new empty file there and every
+    task failed on it ("no such table: case_search_queue")."""
+    path = tmp_path / "gone.sqlite3"
+    ran: list[bool] = []
+    checkpointer = WalCheckpointer(str(path), [lambda conn, busy: ran.append(busy)])
+    checkpointer._start()  # as the EVERY-th commit does; the file is not there
+    checkpointer._wake.set()
+    assert _wait(lambda: "WAL checkpoint of" in caplog.text)
+    checkpointer.stop(wait=10)
+    assert checkpointer.thread is not None and not checkpointer.thread.is_alive()
+    assert not path.exists() and ran == [] and checkpointer.checkpoints == 0
+    assert "unable to open database file" in caplog.text
+
+
+def test_dispose_ends_the_maintenance_thread_before_it_returns(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}", checkpoint_thread=True)
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    for i in range(WalCheckpointer.EVERY):
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (id) VALUES (:i)"), {"i": i})
+    assert db.checkpointer is not None and _wait(lambda: db.checkpointer.checkpoints >= 1)
+    thread = db.checkpointer.thread
+    assert thread is not None and thread.is_alive()
+    db.dispose()
+    assert not thread.is_alive()  # ended, not just told to
+    (tmp_path / "db.sqlite3").unlink()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"db.sqlite3{suffix}").unlink(missing_ok=True)
+    time.sleep(WalCheckpointer.IDLE + 0.2)  # when an idle run would have come
+    assert not (tmp_path / "db.sqlite3").exists()
