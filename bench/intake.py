@@ -33,7 +33,8 @@ statements one report costs; ``--in-process N`` times N intake requests through 
 client without HTTP or profiler (fastest batch of 50 and quartiles, the bare POST's batches
 interleaved): the server's own cost per report, less blurred by a busy machine.
 ``--phases`` instruments the served worker and prints the thread CPU of each phase of a
-report (bench/intake_phases.py).
+report (bench/intake_phases.py). ``--ablate NAMES`` measures in process what named pieces of
+a report's work cost, paired batch by batch with and without them (bench/intake_ablate.py).
 ``--against DIR`` serves a second source tree (a ``git archive`` copy or a worktree of another
 commit, same venv; its own ``served_app`` and ``setup_database``) beside this one, each on its
 own scratch database, and every round sends each kind of request to both in turn (their order
@@ -576,6 +577,11 @@ def run_engine(engine: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             print(in_process(urls[0], args.in_process, args.seed), flush=True)
         if args.profile:
             print(profile(urls[0], args.profile, args.seed), flush=True)
+    if args.ablate:
+        from .intake_ablate import ablate
+
+        names = [n.strip() for n in args.ablate.split(",") if n.strip()]
+        print(ablate(engine, names, args.ablate_pairs, args.seed), flush=True)
     return results
 
 
@@ -612,6 +618,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also time each phase of a served report (thread CPU per phase; this tree only; "
         "the instrumentation adds ~1%% to the intake's time)",
     )  # fmt: skip
+    p.add_argument(
+        "--ablate", metavar="NAMES",
+        help="also measure in process what pieces of the intake's work cost: the same reports "
+        "with and without them (comma-separated: nothing, report-event, reporter-row, "
+        "search-trigger, direct-args), in paired batches (bench/intake_ablate.py)",
+    )  # fmt: skip
+    p.add_argument("--ablate-pairs", type=int, default=40, metavar="N", help="pairs of batches")
     p.add_argument("--seed", type=int, default=20261116)
     args = p.parse_args(argv)
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]

@@ -241,3 +241,53 @@ def test_gin_upkeep_bench_times_both_pairs_of_the_tables_it_says(
         "gin_changes": f"{grown}, 2 GIN {[f'ix_gin_changes_{c}' for c in changes_gin]}",
         "gin_records": f"{grown}, 1 GIN ['ix_gin_records_audience']",
     }
+
+
+def test_intake_ablations_remove_what_they_name_and_nothing_else() -> None:
+    """``--ablate``'s B does without exactly the named work: the report is still filed and
+    answered, and without its reporter row its reporter still gets the device copy (else B
+    would save the publication's work too and the figure would overstate the row's cost)."""
+    from sqlalchemy import func, select, text
+
+    from bench import intake_ablate
+    from server import shutdown
+    from server.db import database
+    from server.models import CaseEvent, CaseReporter
+    from server.models.sync import SyncRecord
+
+    with scratch_db("sqlite", "cgt_bench_ablate_test") as url:
+        intake.setup_database(url)
+        client, auth = intake.signed_in_client(url, intake.IN_PROCESS_PHONE)
+        app = client.application
+        app.extensions["cgt_sync_applier"].stop()  # only the route publishes
+        intake_ablate.prepare_b(app, ["search-trigger", "direct-args"])
+        first, second = intake.report_bodies(2, 11)
+        with intake_ablate.during(["report-event", "reporter-row"]):
+            r = client.post("/api/cases", data=first, headers=auth)
+            assert r.status_code == 201 and r.json["case"]["state"] == "reported"
+            assert client.post("/bench/publish").json == {"published": 1}
+        r2 = client.post("/api/cases", data=second, headers=auth)
+        assert r2.status_code == 201
+        assert client.post("/bench/publish").json == {"published": 1}
+        with database(app).session() as s:
+            for case_id, filed in ((r.json["case"]["id"], False), (r2.json["case"]["id"], True)):
+                events = s.scalar(select(func.count()).where(CaseEvent.case_id == case_id))
+                rows = s.scalar(select(func.count()).where(CaseReporter.case_id == case_id))
+                assert (events, rows) == ((1, 1) if filed else (0, 0)), case_id
+                mine = s.get(SyncRecord, ("my_reports", case_id))
+                assert mine is not None and mine.audience, case_id  # the reporter's copy
+            trigger = s.execute(
+                text("SELECT 1 FROM sqlite_master WHERE name = 'case_search_insert'")
+            ).first()
+            assert trigger is None
+        shutdown(app)
+
+
+def test_intake_ablation_prints_its_pairs(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--engine", "sqlite", "--requests", "20", "--rounds", "1"]
+    assert intake.main([*args, "--ablate", "report-event", "--ablate-pairs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "ablation in process (sqlite, 2 pairs of 50-report batches)" in out
+    assert re.search(r"B / A per report: thread CPU ×\d\.\d{3}, wall ×\d\.\d{3}", out)
+    with pytest.raises(SystemExit, match="unknown"):
+        intake.main([*args, "--ablate", "no-such-piece", "--ablate-pairs", "1"])
