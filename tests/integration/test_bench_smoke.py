@@ -291,3 +291,17 @@ def test_intake_ablation_prints_its_pairs(capsys: pytest.CaptureFixture[str]) ->
     assert re.search(r"B / A per report: thread CPU ×\d\.\d{3}, wall ×\d\.\d{3}", out)
     with pytest.raises(SystemExit, match="unknown"):
         intake.main([*args, "--ablate", "no-such-piece", "--ablate-pairs", "1"])
+
+
+def test_intake_ablation_refuses_the_search_trigger_off_sqlite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Refused before any database is made (PostgreSQL keeps its search in GIN indexes)."""
+    from bench import intake_ablate
+
+    def no_database(*_: object) -> None:
+        raise AssertionError("a scratch database was made")
+
+    monkeypatch.setattr("bench.common.scratch_db", no_database)
+    with pytest.raises(SystemExit, match="SQLite's"):
+        intake_ablate.ablate("postgresql", ["search-trigger"], 1, 0)
