@@ -38,6 +38,8 @@ ABLATIONS = {
     "webargs and flask-smorest's arguments decorator",
 }
 BATCH = 50
+# batches of A (0) and B (1) before the timed pairs: connections, caches
+WARM_UP = (0, 1, 0, 1, 0, 1)
 
 
 @contextmanager
@@ -130,7 +132,7 @@ def ablate(engine: str, names: list[str], pairs: int, seed: int) -> str:
             setup_database(url)
             clients.append(signed_in_client(url, IN_PROCESS_PHONE))
         prepare_b(clients[1][0].application, names)
-        bodies = iter(report_bodies(BATCH * (2 * pairs + 6), seed + 3))
+        bodies = iter(report_bodies(BATCH * (2 * pairs + len(WARM_UP)), seed + 3))
 
         def batch(b: int) -> tuple[float, float]:
             client, auth = clients[b]
@@ -142,7 +144,7 @@ def ablate(engine: str, names: list[str], pairs: int, seed: int) -> str:
                 client.post("/bench/publish")
                 return (time.perf_counter() - t0) / BATCH, (time.thread_time() - c0) / BATCH
 
-        for b in (0, 1, 0, 1, 0, 1):  # connections, caches
+        for b in WARM_UP:
             batch(b)
         per: list[list[tuple[float, float]]] = [[], []]
         for p in range(pairs):

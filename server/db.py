@@ -210,9 +210,14 @@ class WalCheckpointer:
         """End the thread (after the run it is in, if any); ``wait``: seconds to wait for it."""
         self._stopped = True
         self._wake.set()
-        thread = self.thread
-        if wait and thread is not None and thread is not threading.current_thread():
-            thread.join(wait)
+        join_thread(self.thread, wait)
+
+
+def join_thread(thread: threading.Thread | None, wait: float) -> None:
+    """Wait up to ``wait`` seconds for a background thread told to stop (not when it is the
+    caller's own thread, or none was started)."""
+    if wait and thread is not None and thread is not threading.current_thread():
+        thread.join(wait)
 
 
 def _open_existing(path: str) -> sqlite3.Connection:

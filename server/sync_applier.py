@@ -41,7 +41,7 @@ from sync.errors import SyncError
 from sync.server import SyncServer
 from sync.server_store import Peer
 
-from .db import database
+from .db import database, join_thread
 from .models import User
 from .services.actor import Actor
 from .sync_publish import STREAM_BATCH
@@ -207,9 +207,8 @@ class InboxApplier:
         self._stop.wait(delay)
 
     def stop(self, wait: float = 0.0) -> None:
-        """End the thread (after the batch it is in, if any); ``wait``: seconds to wait."""
+        """End the thread (after the turn it is in, if any: applying the inbox and
+        publishing); ``wait``: seconds to wait for it."""
         self._stop.set()
         self._wake.set()
-        thread = self.thread
-        if wait and thread is not None and thread is not threading.current_thread():
-            thread.join(wait)
+        join_thread(self.thread, wait)

@@ -30,7 +30,6 @@ def test_shutdown_ends_the_apps_threads_before_it_returns(tmp_path: Path) -> Non
     applier.ensure_started()  # as a deferred push or a report does
     for _ in range(WalCheckpointer.EVERY):  # the EVERY-th commit starts the maintenance thread
         with db.engine.begin() as conn:
-            conn.execute(text("SELECT 1"))
             conn.execute(text("DELETE FROM sync_publish_queue"))
     assert db.checkpointer is not None
     threads = [applier.thread, db.checkpointer.thread]
