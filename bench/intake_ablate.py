@@ -131,6 +131,8 @@ def ablate(engine: str, names: list[str], pairs: int, seed: int) -> str:
         for url in urls:
             setup_database(url)
             clients.append(signed_in_client(url, IN_PROCESS_PHONE))
+            # ended before its scratch database is removed, a failed batch too
+            stack.callback(shutdown, clients[-1][0].application)
         prepare_b(clients[1][0].application, names)
         bodies = iter(report_bodies(BATCH * (2 * pairs + len(WARM_UP)), seed + 3))
 
@@ -150,8 +152,6 @@ def ablate(engine: str, names: list[str], pairs: int, seed: int) -> str:
         for p in range(pairs):
             for b in (0, 1) if p % 2 == 0 else (1, 0):
                 per[b].append(batch(b))
-        for client, _ in clients:
-            shutdown(client.application)
     wall = statistics.median(b[0] / a[0] for a, b in zip(*per, strict=True))
     cpu = statistics.median(b[1] / a[1] for a, b in zip(*per, strict=True))
     a_cpu = statistics.median(a[1] for a in per[0]) * 1e6

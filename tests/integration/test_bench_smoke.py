@@ -10,6 +10,7 @@ import re
 import shutil
 import statistics
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -255,10 +256,11 @@ def test_intake_ablations_remove_what_they_name_and_nothing_else() -> None:
     from server.models import CaseEvent, CaseReporter
     from server.models.sync import SyncRecord
 
-    with scratch_db("sqlite", "cgt_bench_ablate_test") as url:
+    with scratch_db("sqlite", "cgt_bench_ablate_test") as url, ExitStack() as stack:
         intake.setup_database(url)
         client, auth = intake.signed_in_client(url, intake.IN_PROCESS_PHONE)
         app = client.application
+        stack.callback(shutdown, app)  # before the scratch database goes, failed or not
         app.extensions["cgt_sync_applier"].stop()  # only the route publishes
         intake_ablate.prepare_b(app, ["search-trigger", "direct-args"])
         first, second = intake.report_bodies(2, 11)
@@ -280,7 +282,35 @@ def test_intake_ablations_remove_what_they_name_and_nothing_else() -> None:
                 text("SELECT 1 FROM sqlite_master WHERE name = 'case_search_insert'")
             ).first()
             assert trigger is None
-        shutdown(app)
+
+
+def test_a_failed_ablation_ends_its_apps_threads_before_removing_their_databases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch that fails (here: the warm-up's tenth report is refused) still shuts both apps
+    down: their sync appliers, started by the reports before it, are not left polling a
+    removed database."""
+    from bench import intake_ablate
+
+    apps = []
+    signed_in_client, report_bodies = intake.signed_in_client, intake.report_bodies
+
+    def recorded(url: str, phone: str) -> tuple[object, dict[str, str]]:
+        client, auth = signed_in_client(url, phone)
+        apps.append(client.application)
+        return client, auth
+
+    def bodies(n: int, seed: int) -> list[bytes]:
+        good = report_bodies(n, seed)
+        return [*good[:9], b'{"category_code": "no-such"}', *good[10:]]
+
+    monkeypatch.setattr(intake, "signed_in_client", recorded)
+    monkeypatch.setattr(intake, "report_bodies", bodies)
+    with pytest.raises(AssertionError):
+        intake_ablate.ablate("sqlite", ["nothing"], 1, 0)
+    appliers = [app.extensions["cgt_sync_applier"] for app in apps]
+    assert len(appliers) == 2 and appliers[0].thread is not None  # A's reports started it
+    assert not any(a.thread is not None and a.thread.is_alive() for a in appliers)
 
 
 def test_intake_ablation_prints_its_pairs(capsys: pytest.CaptureFixture[str]) -> None:
